@@ -60,5 +60,7 @@ install_system_packages
 src=$(locate_odoo_source)
 install_python "$src"
 echo "$src" > "$ODOO_SRC_FILE"
+# Make `import odoo` work in the virtualenv (benchmarks and end-to-end scripts).
+"$PY" -c 'import site, sys; open(site.getsitepackages()[0] + "/odoo-src.pth", "w").write(sys.argv[1] + "\n")' "$src"
 pg_start
 say "Ready: Odoo 18 from $src, Python $VENV, PostgreSQL $PG_CLUSTER_VERSION/$PG_CLUSTER_NAME on port $PG_PORT"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make run: the demo database with the suite and its demo data, served on localhost:8069.
+source "$(dirname "$0")/common.sh"
+
+[ -n "$(installed_odoo_src)" ] || "$PROJECT_DIR/scripts/setup.sh"
+require_odoo
+pg_start
+
+DB=${PREPAID_DEMO_DB:-prepaid_demo}
+ADDONS=$(present_addons)
+if psql -p "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
+    say "Updating database $DB ($ADDONS)"
+    # shellcheck disable=SC2046
+    $(odoo_cmd) -d "$DB" -i "$ADDONS" -u "$ADDONS" --stop-after-init
+else
+    say "Creating database $DB with demo data ($ADDONS)"
+    # shellcheck disable=SC2046
+    $(odoo_cmd) -d "$DB" -i "$ADDONS" --stop-after-init
+fi
+cat <<MSG
+
+  Prepaid utilities demo:  http://localhost:8069/odoo?db=$DB
+  Login: admin   Password: admin   (operator demo users: see the README)
+
+MSG
+# shellcheck disable=SC2046
+exec $(odoo_cmd) -d "$DB" --db-filter="^$DB\$"
