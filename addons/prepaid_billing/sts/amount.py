@@ -76,7 +76,8 @@ def encode_credit(amount):
         raise StsInputError(f"credit amount {amount} is negative")
     if amount > MAX_CREDIT:
         raise StsInputError(f"credit amount {amount} exceeds the maximum {MAX_CREDIT}")
-    steps = int((amount / CREDIT_STEP).to_integral_value(rounding=ROUND_CEILING))
+    # scaleb(1) multiplies by ten exactly, whatever the Decimal context precision.
+    steps = int(amount.scaleb(1).to_integral_value(rounding=ROUND_CEILING))
     return encode_steps(steps)
 
 

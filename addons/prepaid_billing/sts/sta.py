@@ -9,12 +9,14 @@ then bit ``i`` of the result moves to bit ``P[i]``.
 
 Speed: the substitution and the permutation of a byte are fused into one
 lookup table per byte position and S-box choice, so a round is 8 table
-lookups instead of 64 bit moves; the per-key choice of tables is computed once
-and cached.  The tables were checked against the 129 STA vectors of the STS
-531-1-0 conformance suites (see ``tests/sts``).
+lookups instead of 64 bit moves.  Which tables a key selects in each round is
+worked out once per key (about 15 us) and cached.  Checked against the 129
+STA vectors of the STS 531-1-0 conformance suites and against a per-bit
+reference implementation (see ``tests/sts``).
 """
 
 from functools import lru_cache
+from operator import getitem
 
 from .exceptions import StsInputError
 
@@ -28,52 +30,54 @@ P = (
 )  # fmt: skip
 ROUNDS = 16
 _MASK = (1 << 64) - 1
+_P_INV = tuple(P.index(i) for i in range(64))  # bit P[i] goes back to bit i
 _S1_INV = tuple(S1.index(n) for n in range(16))
 _S2_INV = tuple(S2.index(n) for n in range(16))
+# Shifting a round key right by 3 and keeping these bits leaves, for byte j,
+# the S-box choice of its low nibble (key bit 8j+3) in bit 0 of byte j and the
+# choice of its high nibble (key bit 8j+7) in bit 4: a "selector" byte.
+_SELECTOR_BITS = 0x1111_1111_1111_1111
 
 
-def _permute(value, table):
-    result = 0
-    for bit, target in enumerate(table):
-        if value >> bit & 1:
-            result |= 1 << target
-    return result
+def _byte_permutations(targets):
+    """``perm[j][b]``: the bit permutation ``targets`` applied to byte ``b`` at position j."""
+    result = []
+    for j in range(8):
+        row = [0] * 256
+        for b in range(1, 256):
+            low = b & -b  # lowest set bit: row[b] extends the already known row[b ^ low]
+            row[b] = row[b ^ low] | 1 << targets[8 * j + low.bit_length() - 1]
+        result.append(tuple(row))
+    return tuple(result)
 
 
-_P_INV = tuple(P.index(i) for i in range(64))
+_PERM = _byte_permutations(P)
+_INV_PERM = _byte_permutations(_P_INV)
 
 
-def _sub_byte(byte, choice, box1, box2):
-    """Substitute both nibbles of a byte; ``choice`` bit 0 (low nibble) or 1 picks box2."""
-    low = (box2 if choice & 1 else box1)[byte & 0xF]
-    high = (box2 if choice & 2 else box1)[byte >> 4]
+def _substitute(byte, selector, box1, box2):
+    """Substitute both nibbles of a byte; selector bit 0 / bit 4 picks box2 for low / high."""
+    low = (box2 if selector & 0x01 else box1)[byte & 0xF]
+    high = (box2 if selector & 0x10 else box1)[byte >> 4]
     return high << 4 | low
 
 
-def _tables():
-    # SUB_PERM[j][choice][b]: byte b at position j, substituted, then permuted.
-    # SUB[j][choice][b]:      byte b at position j, inverse-substituted.
-    # INV_SUB_PERM[j][choice][b]: inverse substitution, then inverse permutation.
-    # INV_PERM[j][b]:         inverse permutation of byte b at position j.
-    sub_perm, inv_sub, inv_sub_perm, inv_perm = [], [], [], []
+def _table_set(function):
+    """``tables[j][selector][b]`` = function(byte b, selector byte, position j).
+
+    Only 4 of the 256 selector values occur (0x00, 0x01, 0x10, 0x11); the
+    others share those four tables, so this costs 4 x 8 tables of 256 entries.
+    """
+    tables = []
     for j in range(8):
-        shift = 8 * j
-        inv_perm.append(tuple(_permute(b << shift, _P_INV) for b in range(256)))
-        sp, isub, isp = [], [], []
-        for choice in range(4):
-            sp.append(
-                tuple(_permute(_sub_byte(b, choice, S1, S2) << shift, P) for b in range(256))
-            )
-            inv = tuple(_sub_byte(b, choice, _S1_INV, _S2_INV) << shift for b in range(256))
-            isub.append(inv)
-            isp.append(tuple(_permute(v, _P_INV) for v in inv))
-        sub_perm.append(tuple(sp))
-        inv_sub.append(tuple(isub))
-        inv_sub_perm.append(tuple(isp))
-    return tuple(sub_perm), tuple(inv_sub), tuple(inv_sub_perm), tuple(inv_perm)
+        distinct = {s: tuple(function(b, s, j) for b in range(256)) for s in (0, 0x01, 0x10, 0x11)}
+        tables.append(tuple(distinct[s & 0x11] for s in range(256)))
+    return tuple(tables)
 
 
-_SUB_PERM, _INV_SUB, _INV_SUB_PERM, _INV_PERM = _tables()
+_SUB_PERM = _table_set(lambda b, s, j: _PERM[j][_substitute(b, s, S1, S2)])  # one round
+_INV_SUB = _table_set(lambda b, s, j: _substitute(b, s, _S1_INV, _S2_INV) << 8 * j)
+_INV_SUB_PERM = _table_set(lambda b, s, j: _INV_PERM[j][_substitute(b, s, _S1_INV, _S2_INV)])
 
 
 def _key_int(key):
@@ -86,71 +90,46 @@ def _key_int(key):
     return key
 
 
-def _choices(round_key):
-    """S-box choice (0..3) for each byte position: key bits 8j+3 and 8j+7."""
-    return tuple((round_key >> (8 * j + 3) & 1) | (round_key >> (8 * j + 6) & 2) for j in range(8))
+def _round_tables(key, table_set):
+    """For each of the 16 rounds, the 8 tables of ``table_set`` that ``key`` selects."""
+    round_key = (~key & _MASK) >> 12 | (~key & _MASK) << 52 & _MASK  # ror(~DK, 12)
+    rounds = []
+    for _ in range(ROUNDS):
+        selectors = (round_key >> 3 & _SELECTOR_BITS).to_bytes(8, "little")
+        rounds.append(tuple(map(getitem, table_set, selectors)))
+        round_key = (round_key << 1 | round_key >> 63) & _MASK  # rol 1
+    return rounds
 
 
 @lru_cache(maxsize=1024)
-def _schedule(key):
-    """Per-round table choices for a key: (encrypt rounds, decrypt rounds)."""
-    round_key = (~key & _MASK) >> 12 | (~key & _MASK) << 52 & _MASK
-    choices = []
-    for _ in range(ROUNDS):
-        choices.append(_choices(round_key))
-        round_key = (round_key << 1 | round_key >> 63) & _MASK
-    encrypt = tuple(
-        tuple(_SUB_PERM[j][c] for j, c in enumerate(round_choices)) for round_choices in choices
-    )
+def _encrypt_schedule(key):
+    return tuple(_round_tables(key, _SUB_PERM))
+
+
+@lru_cache(maxsize=1024)
+def _decrypt_schedule(key):
     # Decryption runs the rounds backwards: inverse permutation, then inverse
     # substitution.  The inverse substitution of round r is fused with the
     # inverse permutation of round r - 1; round 0 ends with a bare substitution.
-    decrypt = tuple(
-        tuple(_INV_SUB_PERM[j][c] for j, c in enumerate(choices[r])) for r in range(ROUNDS - 1, 0, -1)
-    )
-    last = tuple(_INV_SUB[j][c] for j, c in enumerate(choices[0]))
-    return encrypt, decrypt, last
+    fused = _round_tables(key, _INV_SUB_PERM)
+    return (*fused[:0:-1], _round_tables(key, _INV_SUB)[0])
 
 
 def encrypt(key, block):
     """Encrypt a 64-bit block (int) with a 64-bit decoder key (8 bytes or int)."""
-    for t0, t1, t2, t3, t4, t5, t6, t7 in _schedule(_key_int(key))[0]:
-        block = (
-            t0[block & 0xFF]
-            | t1[block >> 8 & 0xFF]
-            | t2[block >> 16 & 0xFF]
-            | t3[block >> 24 & 0xFF]
-            | t4[block >> 32 & 0xFF]
-            | t5[block >> 40 & 0xFF]
-            | t6[block >> 48 & 0xFF]
-            | t7[block >> 56 & 0xFF]
-        )
+    # Unpacking the bytes of the block is faster than eight shift-and-mask pairs.
+    for t0, t1, t2, t3, t4, t5, t6, t7 in _encrypt_schedule(_key_int(key)):
+        b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
+        block = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
     return block
 
 
 def decrypt(key, block):
     """Decrypt a 64-bit block (int) with a 64-bit decoder key (8 bytes or int)."""
-    _, rounds, last = _schedule(_key_int(key))
     p0, p1, p2, p3, p4, p5, p6, p7 = _INV_PERM
-    block = (
-        p0[block & 0xFF]
-        | p1[block >> 8 & 0xFF]
-        | p2[block >> 16 & 0xFF]
-        | p3[block >> 24 & 0xFF]
-        | p4[block >> 32 & 0xFF]
-        | p5[block >> 40 & 0xFF]
-        | p6[block >> 48 & 0xFF]
-        | p7[block >> 56 & 0xFF]
-    )
-    for t0, t1, t2, t3, t4, t5, t6, t7 in (*rounds, last):
-        block = (
-            t0[block & 0xFF]
-            | t1[block >> 8 & 0xFF]
-            | t2[block >> 16 & 0xFF]
-            | t3[block >> 24 & 0xFF]
-            | t4[block >> 32 & 0xFF]
-            | t5[block >> 40 & 0xFF]
-            | t6[block >> 48 & 0xFF]
-            | t7[block >> 56 & 0xFF]
-        )
+    b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
+    block = p0[b0] | p1[b1] | p2[b2] | p3[b3] | p4[b4] | p5[b5] | p6[b6] | p7[b7]
+    for t0, t1, t2, t3, t4, t5, t6, t7 in _decrypt_schedule(_key_int(key)):
+        b0, b1, b2, b3, b4, b5, b6, b7 = block.to_bytes(8, "little")
+        block = t0[b0] | t1[b1] | t2[b2] | t3[b3] | t4[b4] | t5[b5] | t6[b6] | t7[b7]
     return block

@@ -43,7 +43,7 @@ def rollover_at(base_date):
     return _base(base_date) + TID_LIMIT * _MINUTE
 
 
-def tid_for(when, base_date=1993):
+def tid_for(when, base_date):
     """Return the TID of ``when`` (seconds are dropped) for a key on ``base_date``.
 
     Raises :class:`TidRangeError` before the base date or after its roll-over,
@@ -54,15 +54,20 @@ def tid_for(when, base_date=1993):
     if minutes < 0:
         raise TidRangeError(f"{when.isoformat()} is before the base date {base_date}")
     if minutes >= TID_LIMIT:
+        successor = [year for year in sorted(BASE_DATES) if year > base_date][:1]
+        advice = (
+            f"move the meter to base date {successor[0]} with a key change token (RO=1) first"
+            if successor
+            else "no later base date is defined"
+        )
         raise TidRangeError(
             f"{when.isoformat()} is after the end of the {base_date} TID window "
-            f"({rollover_at(base_date):%Y-%m-%d %H:%M} UTC): move the meter to base date "
-            f"{next_base_date(base_date)} with a key change token (RO=1) first"
+            f"({rollover_at(base_date):%Y-%m-%d %H:%M} UTC): {advice}"
         )
     return minutes
 
 
-def datetime_for(tid, base_date=1993):
+def datetime_for(tid, base_date):
     """Return the UTC moment a TID stands for."""
     if not 0 <= tid < TID_LIMIT:
         raise StsInputError(f"TID {tid!r} is not a 24-bit value")
