@@ -15,10 +15,35 @@
         "security/prepaid_meter_security.xml",
         # Data.
         "data/ir_sequence_data.xml",
+        "data/prepaid_meter_model_data.xml",
+        "data/prepaid_tariff_data.xml",
         # Views.
+        "views/prepaid_site_views.xml",
+        "views/prepaid_meter_model_views.xml",
+        "views/prepaid_meter_views.xml",
+        "views/prepaid_account_views.xml",
+        "views/prepaid_tariff_views.xml",
+        "views/prepaid_tariff_version_views.xml",
+        "views/prepaid_tariff_season_views.xml",
+        "views/prepaid_holiday_calendar_views.xml",
+        "wizard/prepaid_account_open_views.xml",
         "views/prepaid_meter_menus.xml",
+        # Readings (last: they inherit the meter form of the registry).
+        "views/prepaid_reading_views.xml",
+        "views/prepaid_meter_event_views.xml",
+        "views/prepaid_load_profile_views.xml",
+        "wizard/prepaid_meter_replace_views.xml",
+        "wizard/prepaid_reading_import_views.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/prepaid_tariff_demo.xml",
+        # Registry after the demo tariffs (demo/prepaid_tariff_demo.xml) it references.
+        "demo/prepaid_site_demo.xml",
+        "demo/prepaid_meter_demo.xml",
+        "demo/prepaid_account_demo.xml",
+        # Readings last: generated for the demo meters.
+        "demo/prepaid_reading_demo.xml",
+    ],
     "assets": {
         "web.assets_tests": [
             "prepaid_meter/static/tests/tours/*.js",

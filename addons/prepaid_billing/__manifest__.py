@@ -1,0 +1,32 @@
+{
+    "name": "Prepaid Billing",
+    "summary": "STS prepayment tokens: vending key store, token providers, token log, "
+    "issue and decode wizards, receipts",
+    "version": "18.0.1.0.0",
+    "category": "Industries/Utilities",
+    "author": "Prepaid Utilities Suite",
+    "website": "https://github.com/prepaid-utilities/odoo-prepaid",
+    "license": "LGPL-3",
+    "depends": ["prepaid_meter"],
+    "external_dependencies": {"python": ["cryptography"]},
+    "data": [
+        # Security first: the views and menus reference the models and groups.
+        "security/ir.model.access.csv",
+        "security/prepaid_billing_security.xml",
+        # Data.
+        "data/prepaid_sts_provider_data.xml",
+        # Views and reports.
+        "views/prepaid_sts_provider_views.xml",
+        "views/prepaid_sts_vending_key_views.xml",
+        "views/prepaid_sts_token_views.xml",
+        "views/prepaid_meter_views.xml",
+        "report/prepaid_sts_token_reports.xml",
+        "report/prepaid_sts_token_templates.xml",
+        "wizard/prepaid_sts_token_issue_views.xml",
+        "wizard/prepaid_sts_token_decode_views.xml",
+        "wizard/prepaid_sts_token_cancel_views.xml",
+        # Menus last: they reference the actions above.
+        "views/prepaid_billing_menus.xml",
+    ],
+    "installable": True,
+}

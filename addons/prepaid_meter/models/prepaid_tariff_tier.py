@@ -1,0 +1,78 @@
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import float_repr
+
+from ..tools.tariff_data import Tier
+from ..tools.tariff_validation import validate_price
+from .prepaid_tariff import QUANTITY_DIGITS, TARIFF_PRICE_PRECISION
+
+
+class PrepaidTariffTier(models.Model):
+    """A monthly step of a tiered version, from ``quantity_from`` (cycle-to-date) on.
+
+    Steps are listed in increasing order of ``quantity_from``, the first from 0; the last one
+    has no upper limit. Tiered versions use ``unit_price``; tiered + time-of-use versions add
+    ``price_adder`` to the price of the band.
+    """
+
+    _name = "prepaid.tariff.tier"
+    _description = "Tariff Step"
+    _order = "version_id, sequence, id"
+
+    # === FIELDS === #
+
+    version_id = fields.Many2one(
+        "prepaid.tariff.version", required=True, ondelete="cascade", index=True
+    )
+    sequence = fields.Integer(default=10)
+    quantity_from = fields.Float(
+        string="From Quantity",
+        digits=(16, QUANTITY_DIGITS),
+        required=True,
+        default=0.0,
+        help="Consumption of the billing cycle (kWh, m³) from which this step applies.",
+    )
+    unit_price = fields.Float(digits=TARIFF_PRICE_PRECISION, help="Tiered versions.")
+    price_adder = fields.Float(
+        string="Adder",
+        digits=TARIFF_PRICE_PRECISION,
+        help="Tiered + time-of-use versions: added to the price of the band.",
+    )
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("unit_price", "price_adder")
+    def _check_prices(self):
+        """No negative price, even on a step not yet used by its version's kind."""
+        tariff = self.env["prepaid.tariff"]
+        for tier in self:
+            for value in (tier.unit_price, tier.price_adder):
+                issues = validate_price(
+                    tier._engine_price(value), "tier_price_negative", {"tier": tier._step_number()}
+                )
+                if issues:
+                    raise ValidationError(
+                        "\n".join(tariff._tariff_issue_message(i.code, i.params) for i in issues)
+                    )
+
+    # === BUSINESS METHODS === #
+
+    def _step_number(self):
+        """1-based position of the step in its version (for messages)."""
+        steps = self.version_id.tier_ids.ids
+        return steps.index(self.id) + 1 if self.id in steps else len(steps) + 1
+
+    def _engine_price(self, value):
+        digits = self.env["decimal.precision"].precision_get(TARIFF_PRICE_PRECISION)
+        return Decimal(float_repr(value, digits))
+
+    def _engine_tier(self, kind):
+        """The step as the engine's ``Tier`` for a version of ``kind``."""
+        self.ensure_one()
+        price = self.price_adder if kind == "tiered_tou" else self.unit_price
+        return Tier(
+            start=Decimal(float_repr(self.quantity_from, QUANTITY_DIGITS)),
+            price=self._engine_price(price),
+        )

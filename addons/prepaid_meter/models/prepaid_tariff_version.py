@@ -1,0 +1,216 @@
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import float_repr, format_date
+
+from ..tools.tariff_data import BANDS, TIERED_KINDS, TOU_KINDS, TariffVersion
+from ..tools.tariff_validation import validate_version, validate_version_dates
+from .prepaid_tariff import KIND_SELECTION, QUANTITY_DIGITS, TARIFF_PRICE_PRECISION
+
+
+class PrepaidTariffVersion(models.Model):
+    """The prices of a tariff in force from ``date_from`` to ``date_to`` (both included).
+
+    The ``kind`` says which prices apply: ``unit_price`` (flat), the band prices and band
+    periods (time of use), the steps (tiered), or band price + step adder (tiered + time of
+    use). Fixed charges apply to every kind. The rules (no overlap or gap in a day, ordered
+    steps, no negative price...) are the engine's ``validate_version``.
+    """
+
+    _name = "prepaid.tariff.version"
+    _description = "Tariff Version"
+    _order = "tariff_id, date_from desc, id desc"
+    _check_company_auto = True
+
+    # === FIELDS === #
+
+    tariff_id = fields.Many2one("prepaid.tariff", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="tariff_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="tariff_id.currency_id")
+    date_from = fields.Date(string="Valid From", required=True, default=fields.Date.context_today)
+    date_to = fields.Date(
+        string="Valid To", help="Last day the version is in force (included); empty: no end."
+    )
+    kind = fields.Selection(
+        KIND_SELECTION,
+        required=True,
+        default="flat",
+        help="Flat: one unit price. Time of use: a price per band (sharp, peak, flat, valley) "
+        "and band periods by season and day type. Tiered: monthly steps, cumulative in the "
+        "billing cycle, each with its unit price. Tiered + time of use: the band price plus "
+        "the adder of the step the consumption falls in.",
+    )
+    unit_price = fields.Float(digits=TARIFF_PRICE_PRECISION, help="Price per unit (kWh, m³).")
+    price_sharp = fields.Float(string="Sharp Price", digits=TARIFF_PRICE_PRECISION)
+    price_peak = fields.Float(string="Peak Price", digits=TARIFF_PRICE_PRECISION)
+    price_flat = fields.Float(string="Flat Price", digits=TARIFF_PRICE_PRECISION)
+    price_valley = fields.Float(string="Valley Price", digits=TARIFF_PRICE_PRECISION)
+    band_ids = fields.One2many(
+        "prepaid.tariff.band", "version_id", string="Band Periods", copy=True
+    )
+    tier_ids = fields.One2many("prepaid.tariff.tier", "version_id", string="Steps", copy=True)
+    fixed_charge_ids = fields.One2many(
+        "prepaid.tariff.fixed.charge", "version_id", string="Fixed Charges", copy=True
+    )
+    is_current = fields.Boolean(string="In Force", compute="_compute_is_current")
+    summary = fields.Char(compute="_compute_summary")
+    note = fields.Text(string="Notes")
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains(
+        "date_from",
+        "date_to",
+        "kind",
+        "unit_price",
+        "price_sharp",
+        "price_peak",
+        "price_flat",
+        "price_valley",
+        "band_ids",
+        "tier_ids",
+        "fixed_charge_ids",
+    )
+    def _check_engine_rules(self):
+        """Refuse what the engine refuses: overlaps and gaps in a day, unordered steps,
+        negative prices, versions of a tariff overlapping each other."""
+        for version in self:
+            issues = validate_version(version._engine_version(), QUANTITY_DIGITS)
+            siblings = version.tariff_id.version_ids.sorted("date_from")
+            issues += validate_version_dates([sibling._engine_dates() for sibling in siblings])
+            if issues:
+                tariff = version.tariff_id
+                raise ValidationError(
+                    "\n".join(
+                        [
+                            self.env._(
+                                "Tariff %(tariff)s, version %(version)s:",
+                                tariff=tariff.display_name,
+                                version=version.display_name,
+                            ),
+                            *(tariff._tariff_issue_message(i.code, i.params) for i in issues),
+                        ]
+                    )
+                )
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("date_from", "date_to")
+    def _compute_display_name(self):
+        for version in self:
+            if not version.date_from:
+                version.display_name = self.env._("New Version")
+            elif version.date_to:
+                version.display_name = self.env._(
+                    "%(date_from)s to %(date_to)s",
+                    date_from=format_date(self.env, version.date_from),
+                    date_to=format_date(self.env, version.date_to),
+                )
+            else:
+                version.display_name = self.env._(
+                    "from %(date_from)s", date_from=format_date(self.env, version.date_from)
+                )
+
+    @api.depends("date_from", "date_to")
+    @api.depends_context("tz")
+    def _compute_is_current(self):
+        today = fields.Date.context_today(self)
+        for version in self:
+            version.is_current = bool(
+                version.date_from
+                and version.date_from <= today
+                and (not version.date_to or today <= version.date_to)
+            )
+
+    @api.depends("kind", "band_ids", "tier_ids", "fixed_charge_ids")
+    def _compute_summary(self):
+        for version in self:
+            parts = []
+            if version.kind in TOU_KINDS:
+                parts.append(self.env._("%(count)s band periods", count=len(version.band_ids)))
+            if version.kind in TIERED_KINDS:
+                parts.append(self.env._("%(count)s steps", count=len(version.tier_ids)))
+            if version.fixed_charge_ids:
+                parts.append(
+                    self.env._("%(count)s fixed charges", count=len(version.fixed_charge_ids))
+                )
+            version.summary = ", ".join(parts)
+
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        versions = super().create(vals_list)
+        for version in versions:
+            version._post_tariff_message(
+                self.env._("Version %(version)s created.", version=version.display_name)
+            )
+        return versions
+
+    def write(self, vals):
+        result = super().write(vals)
+        changed = [
+            self._fields[name]._description_string(self.env)
+            for name in vals
+            if name in self._fields
+        ]
+        for version in self:
+            version._post_tariff_message(
+                self.env._(
+                    "Version %(version)s changed: %(fields)s.",
+                    version=version.display_name,
+                    fields=", ".join(changed),
+                )
+            )
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_post_tariff_message(self):
+        for version in self:
+            version._post_tariff_message(
+                self.env._("Version %(version)s deleted.", version=version.display_name)
+            )
+
+    # === BUSINESS METHODS === #
+
+    def _post_tariff_message(self, body):
+        """Price changes are tracked in the chatter of the tariff (who, when, what)."""
+        if not self.env.context.get("tracking_disable") and self.tariff_id:
+            self.tariff_id.message_post(body=body, message_type="notification")
+
+    def _engine_dates(self):
+        """The version as an engine ``TariffVersion`` carrying only its dates."""
+        self.ensure_one()
+        return TariffVersion(
+            valid_from=self.date_from, valid_to=self.date_to or None, label=self.display_name
+        )
+
+    def _engine_version(self):
+        """The version as the plain data of the engine (``TariffVersion``).
+
+        Float prices are read at their decimal precision, so the Decimals are exactly the
+        prices entered. A band price of 0 counts as missing: the engine refuses band periods
+        whose band has no price.
+        """
+        self.ensure_one()
+        digits = self.env["decimal.precision"].precision_get(TARIFF_PRICE_PRECISION)
+
+        def price(value):
+            return Decimal(float_repr(value, digits))
+
+        bands = self.band_ids
+        return TariffVersion(
+            valid_from=self.date_from,
+            valid_to=self.date_to or None,
+            kind=self.kind,
+            unit_price=price(self.unit_price),
+            band_prices={
+                band: price(self[f"price_{band}"]) for band in BANDS if self[f"price_{band}"]
+            },
+            seasons=tuple(season._engine_season() for season in bands.season_id),
+            periods=tuple(band._engine_period() for band in bands),
+            tiers=tuple(tier._engine_tier(self.kind) for tier in self.tier_ids),
+            fixed_charges=tuple(charge._engine_fixed_charge() for charge in self.fixed_charge_ids),
+            label=self.display_name,
+        )

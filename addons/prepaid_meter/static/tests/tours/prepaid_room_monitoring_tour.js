@@ -1,0 +1,72 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+// Room monitoring -> a room -> its meters -> a meter form -> "Read Now".
+// Data: tests/test_ui.py (a room "Tour Room 1" with an offline meter "TOUR-0001").
+registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
+    steps: () => [
+        {
+            // Beyond ten floors the columns start folded: unfold (a no-op when open); the
+            // search below reloads the unfolded column with its records.
+            content: "The room monitoring kanban groups the rooms by floor",
+            trigger: ".o_kanban_view .o_kanban_group .o_column_title:contains('Tour Floor')",
+            run: "click",
+        },
+        {
+            content: "Search the room",
+            trigger: ".o_searchview_input",
+            run: "edit Tour Room",
+        },
+        {
+            content: "Validate the search",
+            trigger: ".o_searchview_autocomplete .o_menu_item:first-child:contains('Tour Room')",
+            run: "click",
+        },
+        {
+            content: "The search panel shows the site tree",
+            trigger: ".o_search_panel .o_search_panel_category_value:contains('Tour Plaza')",
+        },
+        {
+            content: "The room card shows the offline meter and the tenant",
+            trigger:
+                ".o_kanban_record:contains('Tour Room 1'):contains('Offline'):contains('Tour Tenant')",
+        },
+        {
+            content: "Open the room",
+            trigger: ".o_kanban_record:contains('Tour Room 1')",
+            run: "click",
+        },
+        {
+            content: "Open the meters of the room",
+            trigger: ".o_form_view button[name=action_view_meters]",
+            run: "click",
+        },
+        {
+            content: "The meters of the room are listed",
+            trigger: ".o_last_breadcrumb_item:contains('Meters')",
+        },
+        {
+            content: "Open the meter",
+            trigger: ".o_list_view .o_data_row .o_data_cell[name=serial_number]:contains('TOUR-0001')",
+            run: "click",
+        },
+        {
+            content: "The meter form is open",
+            trigger: ".o_last_breadcrumb_item:contains('Tour Meter')",
+        },
+        {
+            content: "The meter form shows its communication state",
+            trigger: ".o_form_view .oe_title .o_field_widget[name=online_state]:contains('Offline')",
+        },
+        {
+            content: "Ask for a reading now",
+            trigger: ".o_form_view .o_form_statusbar button[name=action_read_now]",
+            run: "click",
+        },
+        {
+            content: "Without a gateway, a to-do activity is planned for the staff",
+            trigger: ".o-mail-Activity:contains('Read the meter now')",
+        },
+    ],
+});

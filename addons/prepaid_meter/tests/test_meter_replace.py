@@ -1,0 +1,104 @@
+from datetime import timedelta
+
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from .test_reading_ingestion import T0, ReadingCommon
+
+
+@tagged("post_install", "-at_install")
+class TestMeterReplace(ReadingCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account = cls._create_account()
+        cls.old = cls._new_meter(
+            "RT-OLD",
+            room=cls.room,
+            account_id=cls.account.id,
+            ct_ratio=2.0,
+            max_load=50.0,
+        )
+        cls.old.action_activate()
+
+    def _replace(self, **values):
+        form = Form(
+            self.env["prepaid.meter.replace"].with_context(default_old_meter_id=self.old.id)
+        )
+        for name, value in values.items():
+            setattr(form, name, value)
+        return form.save().action_replace()
+
+    def _consumption(self, meters, start, end):
+        readings = self.Reading.search(
+            [("meter_id", "in", meters.ids), ("read_at", ">", start), ("read_at", "<=", end)]
+        )
+        return sum(readings.mapped("consumption"))
+
+    def test_consumption_is_continuous_across_the_swap(self):
+        # Old meter: 100 then 150 (x2), taken off at 170.
+        self.Reading._ingest(self._rows(self.old, [100.0, 150.0]))
+        swap = T0 + timedelta(hours=2)
+        action = self._replace(
+            replaced_at=swap,
+            final_total=170.0,
+            new_serial_number="RT-NEW",
+            new_initial_reading=5.0,
+        )
+        new = self.env["prepaid.meter"].browse(action["res_id"])
+        self.assertEqual(new.serial_number, "RT-NEW")
+        self.assertEqual(new.model_id, self.old.model_id)
+        self.assertEqual(new.room_id, self.room)
+        self.assertEqual(new.account_id, self.account)
+        self.assertEqual(new.utility, "electricity")
+        self.assertEqual(new.multiplier, 2.0)
+        self.assertEqual(new.max_load, 50.0)
+        self.assertEqual(new.state, "active")
+        self.assertEqual(new.replaced_meter_id, self.old)
+        self.assertEqual(self.old.replacement_meter_id, new)
+        self.assertEqual(self.old.state, "removed")
+        self.assertEqual(self.old.final_reading, 170.0)
+        self.assertEqual(self.old.final_reading_at, swap)
+        self.assertTrue(self.old.removal_date)
+
+        # New meter: 25 one hour after the swap.
+        self.Reading._ingest(self._rows(new, [25.0], start=swap + timedelta(hours=1)))
+        first_new = self._readings(new)[0]
+        self.assertEqual((first_new.quality, first_new.consumption), ("first", 0.0))
+        # Over (T0, swap + 1h]: (old final - old previous) + (new reading - new initial).
+        total = self._consumption(self.old | new, T0, swap + timedelta(hours=1))
+        self.assertEqual(total, ((170.0 - 100.0) + (25.0 - 5.0)) * 2.0)
+
+        # A late reading of the old meter after its removal is flagged and not counted.
+        summary = self.Reading._ingest(
+            self._rows(self.old, [180.0], start=swap + timedelta(hours=1))
+        )
+        self.assertEqual(summary["flagged_rows"][0][2], "removed")
+        self.assertEqual(self._consumption(self.old | new, T0, swap + timedelta(hours=1)), 180.0)
+
+    def test_replace_with_a_meter_in_stock(self):
+        self.Reading._ingest(self._rows(self.old, [10.0]))
+        stock = self._new_meter("RT-STOCK", initial_reading=3.0)
+        swap = T0 + timedelta(hours=1)
+        self._replace(
+            replaced_at=swap, final_total=12.0, new_meter_mode="existing", new_meter_id=stock
+        )
+        self.assertEqual(stock.replaced_meter_id, self.old)
+        self.assertEqual(stock.room_id, self.room)
+        self.assertEqual(stock.initial_reading, 3.0)
+        self.Reading._ingest(self._rows(stock, [4.5], start=swap + timedelta(hours=1)))
+        self.assertEqual(self._readings(stock).mapped("consumption"), [0.0, 1.5])
+
+    def test_replacement_must_follow_the_last_reading(self):
+        self.Reading._ingest(self._rows(self.old, [10.0, 11.0]))
+        with self.assertRaises(UserError):
+            self._replace(replaced_at=T0, final_total=12.0, new_serial_number="RT-EARLY")
+        stock = self._new_meter("RT-USED")
+        self.Reading._ingest(self._rows(stock, [1.0]))
+        with self.assertRaises(UserError):
+            self._replace(
+                replaced_at=T0 + timedelta(hours=2),
+                final_total=12.0,
+                new_meter_mode="existing",
+                new_meter_id=stock,
+            )

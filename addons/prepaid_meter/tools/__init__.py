@@ -1,0 +1,12 @@
+"""Pure helpers of prepaid_meter: no ``odoo`` import here or below.
+
+* :mod:`.tariff_data`: the plain data of a tariff (frozen dataclasses, errors);
+* :mod:`.tariff_validation`: the rules of a valid tariff, shared by the Odoo
+  constraints and the engine;
+* :mod:`.tariff_engine`: rates consumption intervals (exact Decimal results).
+
+Keep every module of this package importable without Odoo (a test imports it
+with ``sys.modules["odoo"] = None``), with relative imports only.
+"""
+
+from . import tariff_data, tariff_engine, tariff_validation

@@ -1,0 +1,220 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class PrepaidMeterReplace(models.TransientModel):
+    """Swap a meter for another one without a gap in consumption.
+
+    The old meter's final reading closes its series (it is removed, readings after it are
+    flagged and not counted); the new meter takes the room, account and settings of the old one
+    and its series starts from its initial register value. Consumption over a period spanning
+    the swap is (old final - old previous) + (new reading - new initial).
+    """
+
+    _name = "prepaid.meter.replace"
+    _description = "Replace Meter"
+
+    old_meter_id = fields.Many2one(
+        "prepaid.meter",
+        string="Meter to Replace",
+        required=True,
+        domain="[('state', '!=', 'removed')]",
+    )
+    utility = fields.Selection(related="old_meter_id.utility")
+    company_id = fields.Many2one(related="old_meter_id.company_id")
+    old_last_reading_at = fields.Datetime(related="old_meter_id.last_reading_at")
+    old_last_reading_total = fields.Float(related="old_meter_id.last_reading_total")
+    replaced_at = fields.Datetime(string="Replaced At", required=True, default=fields.Datetime.now)
+    final_total = fields.Float(
+        string="Final Register Value",
+        digits=(16, 3),
+        required=True,
+        help="The old meter's total register when it was taken off.",
+    )
+    new_meter_mode = fields.Selection(
+        [("new", "Create a new meter"), ("existing", "Use a meter in stock")],
+        string="Replacement",
+        required=True,
+        default="new",
+    )
+    new_meter_id = fields.Many2one(
+        "prepaid.meter",
+        string="New Meter",
+        domain="[('id', '!=', old_meter_id), ('state', '=', 'draft'), "
+        "('utility', '=', utility), ('company_id', '=', company_id)]",
+    )
+    new_serial_number = fields.Char(string="New Serial Number")
+    new_name = fields.Char(string="New Meter Name", help="Defaults to the serial number.")
+    new_model_id = fields.Many2one(
+        "prepaid.meter.model",
+        string="New Meter Model",
+        compute="_compute_new_model_id",
+        store=True,
+        readonly=False,
+        domain="[('utility', '=', utility)]",
+    )
+    new_comm_address = fields.Char(string="New Communication Address")
+    new_initial_reading = fields.Float(
+        string="New Initial Register Value",
+        digits=(16, 3),
+        help="The new meter's total register when it was put in.",
+    )
+    note = fields.Text(string="Reason")
+
+    # === COMPUTE METHODS === #
+    @api.depends("old_meter_id")
+    def _compute_new_model_id(self):
+        for wizard in self:
+            wizard.new_model_id = wizard.old_meter_id.model_id
+
+    # === ONCHANGE METHODS === #
+    @api.onchange("new_meter_id")
+    def _onchange_new_meter_id(self):
+        if self.new_meter_id:
+            self.new_initial_reading = self.new_meter_id.initial_reading
+
+    # === ACTION METHODS === #
+    def action_replace(self):
+        """Record the final reading of the old meter, put the new one in its place and record
+        its initial reading; open the new meter."""
+        self.ensure_one()
+        old = self.old_meter_id
+        self._check_replacement()
+        Reading = self.env["prepaid.reading"]
+        final = Reading._ingest(
+            [{"meter_id": old.id, "read_at": self.replaced_at, "total": self.final_total}],
+            source="manual",
+        )
+        self._check_ingested(final, old)
+
+        new = self._get_new_meter()
+        new.write(
+            {
+                "room_id": old.room_id.id,
+                "account_id": old.account_id.id,
+                "initial_reading": self.new_initial_reading,
+                "replaced_meter_id": old.id,
+                "register_digits": new.register_digits or old.register_digits,
+                "max_load": new.max_load or old.max_load,
+                "install_date": fields.Date.context_today(self, self.replaced_at),
+            }
+        )
+        # The old meter keeps its room and account as history: its last readings are still
+        # billed to the account. Its series is closed by the final reading.
+        old.write(
+            {
+                "removal_date": fields.Date.context_today(self, self.replaced_at),
+                "final_reading": self.final_total,
+                "final_reading_at": self.replaced_at,
+                "replacement_meter_id": new.id,
+            }
+        )
+        old.action_remove()
+        if new.room_id and new.state == "draft":
+            new.action_activate()
+        initial = Reading._ingest(
+            [{"meter_id": new.id, "read_at": self.replaced_at, "total": self.new_initial_reading}],
+            source="manual",
+        )
+        self._check_ingested(initial, new)
+
+        _ = self.env._
+        reason = self.note or ""
+        old.message_post(
+            body=_(
+                "Replaced by %(meter)s at %(date)s, final register value %(total)s. %(reason)s",
+                meter=new.display_name,
+                date=self.replaced_at,
+                total=self.final_total,
+                reason=reason,
+            )
+        )
+        new.message_post(
+            body=_(
+                "Replaces %(meter)s since %(date)s, initial register value %(total)s. %(reason)s",
+                meter=old.display_name,
+                date=self.replaced_at,
+                total=self.new_initial_reading,
+                reason=reason,
+            )
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "prepaid.meter",
+            "res_id": new.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    # === BUSINESS METHODS === #
+    def _check_replacement(self):
+        _ = self.env._
+        old = self.old_meter_id
+        if old.state == "removed":
+            raise UserError(_("Meter %(meter)s is already removed.", meter=old.display_name))
+        if old.last_reading_at and old.last_reading_at > self.replaced_at:
+            raise UserError(
+                _(
+                    "Meter %(meter)s has readings until %(last)s: the replacement must be later.",
+                    meter=old.display_name,
+                    last=old.last_reading_at,
+                )
+            )
+        if self.new_initial_reading < 0 or self.final_total < 0:
+            raise UserError(_("Register values cannot be negative."))
+        if self.new_meter_mode == "existing":
+            new = self.new_meter_id
+            if not new:
+                raise UserError(_("Choose the meter that replaces %(meter)s.", meter=old.name))
+            if new == old or new.state != "draft":
+                raise UserError(_("The replacement meter must be another meter in stock (draft)."))
+            if new.utility != old.utility:
+                raise UserError(
+                    _("The replacement meter must measure the same utility as the old one.")
+                )
+            if new.reading_count:
+                raise UserError(
+                    _(
+                        "Meter %(meter)s already has readings; a replacement meter starts a new "
+                        "series from its initial register value.",
+                        meter=new.display_name,
+                    )
+                )
+        elif not self.new_serial_number or not self.new_model_id:
+            raise UserError(_("Give the serial number and the model of the new meter."))
+
+    def _get_new_meter(self):
+        if self.new_meter_mode == "existing":
+            return self.new_meter_id
+        old = self.old_meter_id
+        return self.env["prepaid.meter"].create(
+            {
+                "name": self.new_name or self.new_serial_number,
+                "serial_number": self.new_serial_number,
+                "model_id": self.new_model_id.id,
+                "comm_address": self.new_comm_address,
+                "ct_ratio": old.ct_ratio,
+                "pt_ratio": old.pt_ratio,
+                "company_id": old.company_id.id,
+            }
+        )
+
+    def _check_ingested(self, summary, meter):
+        """The swap needs its two readings: raise if one could not be stored, or if another
+        value is already stored at the same moment."""
+        if summary["rejected"]:
+            raise UserError("; ".join(reason for _index, reason in summary["errors"]))
+        if summary["duplicates"]:
+            stored = self.env["prepaid.reading"].search(
+                [("meter_id", "=", meter.id), ("read_at", "=", self.replaced_at)], limit=1
+            )
+            expected = self.final_total if meter == self.old_meter_id else self.new_initial_reading
+            if stored and stored.total != round(expected, 3):
+                raise UserError(
+                    self.env._(
+                        "Meter %(meter)s already has a reading of %(total)s at %(date)s.",
+                        meter=meter.display_name,
+                        total=stored.total,
+                        date=self.replaced_at,
+                    )
+                )
