@@ -78,9 +78,21 @@ pg_start() {
     fi
 }
 
-# Odoo command line for this project: the committed odoo.conf plus the paths of this machine.
+# The machine's Odoo config: the committed odoo.conf plus the secrets of this machine,
+# generated once and kept outside the clone (the STS key store encrypts with its secret).
+machine_conf() {
+    local conf=$PREPAID_HOME/odoo.conf secret_file=$PREPAID_HOME/sts-key-secret
+    if [ ! -s "$secret_file" ]; then
+        (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$secret_file")
+    fi
+    (umask 077; { cat "$PROJECT_DIR/odoo.conf"
+      echo "prepaid_sts_key_secret = $(cat "$secret_file")"; } > "$conf")
+    echo "$conf"
+}
+
+# Odoo command line for this project: the machine's config plus the paths of this machine.
 odoo_cmd() {
-    echo "$PY" "$ODOO_SRC_DIR/odoo-bin" -c "$PROJECT_DIR/odoo.conf" \
+    echo "$PY" "$ODOO_SRC_DIR/odoo-bin" -c "$(machine_conf)" \
         --addons-path="$(addons_path "$ODOO_SRC_DIR")" \
         --db_port="$PG_PORT" --data-dir="$PREPAID_HOME/filestore"
 }

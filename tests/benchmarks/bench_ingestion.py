@@ -19,6 +19,8 @@ Run with the project's Python, the PostgreSQL cluster of the project started
     ... --meters 1000 --readings 100000     # a quicker run
 """
 
+# A standalone benchmark: it commits each batch like a cron would.
+# pylint: disable=invalid-commit
 import argparse
 import io
 import logging
@@ -42,10 +44,14 @@ def say(message, *args):
 
 
 def odoo_source():
+    """The Odoo source tree recorded by `make setup` (or given by scripts/bench.sh)."""
     path_file = PREPAID_HOME / "odoo-src-path"
-    if not path_file.is_file():
+    if path_file.is_file():
+        source = Path(path_file.read_text().strip())
+    elif os.environ.get("PREPAID_ODOO_SRC"):
+        source = Path(os.environ["PREPAID_ODOO_SRC"])
+    else:
         sys.exit(f"No Odoo source recorded in {path_file}: run `make setup` first.")
-    source = Path(path_file.read_text().strip())
     if not (source / "odoo" / "release.py").is_file():
         sys.exit(f"{source} (from {path_file}) is not an Odoo source tree.")
     return source
@@ -58,7 +64,9 @@ def parse_args():
     parser.add_argument(
         "--batch", type=int, default=0, help="rows per batch (default: one reading per meter)"
     )
-    parser.add_argument("--db-port", default=os.environ.get("PG_PORT", "5439"))
+    parser.add_argument(
+        "--db-port", default=os.environ.get("PREPAID_PG_PORT") or os.environ.get("PG_PORT", "5439")
+    )
     parser.add_argument("--database", default=f"bench_ingestion_{os.getpid()}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return parser.parse_args()
@@ -66,8 +74,8 @@ def parse_args():
 
 def setup_odoo(args, source):
     sys.path.insert(0, str(source))
-    import odoo  # noqa: PLC0415 - importable only once the source is on the path
-    from odoo.tools import config  # noqa: PLC0415
+    import odoo
+    from odoo.tools import config
 
     addons = [source / "odoo" / "addons", source / "addons", PROJECT_DIR / "addons"]
     config.parse_config(
@@ -85,9 +93,9 @@ def setup_odoo(args, source):
 
 
 def install(odoo, database):
-    from odoo.modules.registry import Registry  # noqa: PLC0415
-    from odoo.service import db as db_service  # noqa: PLC0415
-    from odoo.tools import config  # noqa: PLC0415
+    from odoo.modules.registry import Registry
+    from odoo.service import db as db_service
+    from odoo.tools import config
 
     db_service._create_empty_database(database)
     config["init"] = {"prepaid_meter": 1}
@@ -166,7 +174,10 @@ def run_ingest(odoo, registry, meter_ids, args):
         count, ok, consumption = cr.fetchone()
     say(
         "  stored %d readings (%d ok, %d flagged), consumption %.2f kWh",
-        count, ok, flagged, consumption or 0,
+        count,
+        ok,
+        flagged,
+        consumption or 0,
     )
     return inserted, elapsed
 
@@ -186,7 +197,9 @@ def run_copy(odoo, registry, meter_ids, args):
         for rows in batches(meter_ids, args.readings, args.batch):
             started = time.perf_counter()
             buffer = io.StringIO(
-                "".join(f"{meter_id}\t{read_at}\t{total}{tail}" for meter_id, read_at, total in rows)
+                "".join(
+                    f"{meter_id}\t{read_at}\t{total}{tail}" for meter_id, read_at, total in rows
+                )
             )
             cr._obj.copy_expert(f"COPY prepaid_reading ({columns}) FROM STDIN", buffer)
             cr.commit()
@@ -200,8 +213,13 @@ def main():
     args.batch = args.batch or args.meters
     source = odoo_source()
     odoo = setup_odoo(args, source)
-    say("Ingestion benchmark: %d readings for %d meters, batches of %d rows, database %s",
-        args.readings, args.meters, args.batch, args.database)
+    say(
+        "Ingestion benchmark: %d readings for %d meters, batches of %d rows, database %s",
+        args.readings,
+        args.meters,
+        args.batch,
+        args.database,
+    )
     started = time.perf_counter()
     try:
         registry = install(odoo, args.database)
@@ -222,9 +240,9 @@ def main():
         verdict = "meets" if ratio >= 0.5 else "MISSES"
         say("ratio _ingest/COPY: %.2f (%s the target of 0.50)", ratio, verdict)
     finally:
-        from odoo.modules.registry import Registry  # noqa: PLC0415
-        from odoo.service import db as db_service  # noqa: PLC0415
-        from odoo.sql_db import close_all  # noqa: PLC0415
+        from odoo.modules.registry import Registry
+        from odoo.service import db as db_service
+        from odoo.sql_db import close_all
 
         Registry.delete(args.database)
         close_all()

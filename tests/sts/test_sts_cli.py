@@ -11,7 +11,7 @@ import pytest
 
 from prepaid_billing.sts.__main__ import main
 
-ADDONS = Path(__file__).resolve().parents[2] / "addons"
+LAUNCHER = Path(__file__).resolve().parents[2] / "scripts" / "sts"
 STA_KEY = (
     "--vending-key abababababababab --pan 600727000000000009 --sgc 123456 --ti 1 --krn 1"
     " --base-date 1993"
@@ -23,10 +23,11 @@ MISTY_KEY = (
 
 
 def run_cli(*args):
-    """Run the CLI in a fresh interpreter, as a user would."""
-    env = dict(os.environ, PYTHONPATH=str(ADDONS))
+    """Run the CLI in a fresh interpreter through ``scripts/sts``, as support staff do (the
+    launcher maps the addon as a bare package: its ``__init__`` imports Odoo)."""
+    env = dict(os.environ, STS_PYTHON=sys.executable)
     return subprocess.run(
-        [sys.executable, "-m", "prepaid_billing.sts", *args],
+        [str(LAUNCHER), *args],
         capture_output=True,
         text=True,
         env=env,

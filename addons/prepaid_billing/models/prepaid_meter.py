@@ -7,9 +7,10 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_datetime
 
 from .. import sts
+from ..sts.amount import to_decimal
 from ..sts.tid import next_base_date
 from ..sts.transpose import parse_digits
 
@@ -187,7 +188,9 @@ class PrepaidMeter(models.Model):
     sts_is_keyed = fields.Boolean(
         string="Has Vending Key", compute="_compute_sts_is_keyed", compute_sudo=True
     )
-    sts_params_locked = fields.Boolean(compute="_compute_sts_params_locked")
+    sts_params_locked = fields.Boolean(
+        string="STS Parameters Locked", compute="_compute_sts_params_locked"
+    )
 
     _sql_constraints = [
         (
@@ -221,9 +224,7 @@ class PrepaidMeter(models.Model):
                 )
             if meter.sts_drn and not meter.sts_iin:
                 raise ValidationError(
-                    self.env._(
-                        "Meter %(meter)s has a DRN but no IIN.", meter=meter.display_name
-                    )
+                    self.env._("Meter %(meter)s has a DRN but no IIN.", meter=meter.display_name)
                 )
 
     @api.constrains("sts_ti", "sts_ken", "sts_ea", "sts_dkga")
@@ -317,13 +318,15 @@ class PrepaidMeter(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("sts_drn"):
-                vals["sts_drn"] = _digits(vals["sts_drn"])
+            for name in ("sts_drn", "sts_pan"):
+                if vals.get(name):
+                    vals[name] = _digits(vals[name])
         return super().create(vals_list)
 
     def write(self, vals):
-        if vals.get("sts_drn"):
-            vals = dict(vals, sts_drn=_digits(vals["sts_drn"]))
+        for name in ("sts_drn", "sts_pan"):
+            if vals.get(name):
+                vals = dict(vals, **{name: _digits(vals[name])})
         changed = STS_KEY_FIELDS & vals.keys()
         if changed and not self.env.su and not self.env.user.has_group(ADMIN_GROUP):
             self._sts_check_key_fields_write(changed, vals)
@@ -374,7 +377,7 @@ class PrepaidMeter(models.Model):
             "prepaid_billing.prepaid_sts_token_action"
         )
         action["domain"] = [("meter_id", "=", self.id)]
-        action["context"] = {"search_default_group_by_token_class": False}
+        action["context"] = {"create": False}
         return action
 
     # === BUSINESS METHODS: PARAMETERS === #
@@ -405,7 +408,9 @@ class PrepaidMeter(models.Model):
         problems = []
         for meter in self.sudo():
             if not meter.has_sts_keypad:
-                reason = self.env._("its model %(model)s has no STS keypad", model=meter.model_id.name)
+                reason = self.env._(
+                    "its model %(model)s has no STS keypad", model=meter.model_id.name
+                )
             elif meter.state == "removed":
                 reason = self.env._("it is removed")
             elif not meter.sts_pan:
@@ -480,9 +485,7 @@ class PrepaidMeter(models.Model):
                 error=error,
             )
         else:
-            message = self.env._(
-                "Meter %(meter)s: %(error)s", meter=self.display_name, error=error
-            )
+            message = self.env._("Meter %(meter)s: %(error)s", meter=self.display_name, error=error)
         return UserError(message)
 
     # === BUSINESS METHODS: ISSUING === #
@@ -529,11 +532,11 @@ class PrepaidMeter(models.Model):
         """``{(meter id, base date): highest TID issued}`` from the token log (cancelled tokens
         included: the meter may have accepted them)."""
         Token = self.env["prepaid.sts.token"]
-        Token.flush_model(["meter_id", "base_date", "tid"])
+        Token.flush_model(["meter_id", "base_date", "tid", "has_tid"])
         self.env.cr.execute(
             SQL(
                 """SELECT meter_id, base_date, max(tid) FROM %s
-                    WHERE meter_id IN %s AND tid IS NOT NULL
+                    WHERE meter_id IN %s AND has_tid
                  GROUP BY meter_id, base_date""",
                 SQL.identifier(Token._table),
                 tuple(self.ids),
@@ -553,12 +556,15 @@ class PrepaidMeter(models.Model):
         :return: the ``prepaid.sts.token`` records, in the user's environment
         """
         meters = self.browse(dict.fromkeys(self.ids))  # a meter selected twice gets one token
+        if not meters:
+            return self.env["prepaid.sts.token"]
         meters._sts_check_issue_access(kind)
         meters._sts_check_ready()
         meters._sts_lock()
         now = fields.Datetime.now()
         batch_ref = _batch_ref(now)
         last_tids = meters._sts_last_tids()
+        providers = {}  # one provider (one decryption of the key) per vending key and request
         vals_list = []
         for meter in meters.sudo():
             params = meter._sts_key_params()
@@ -567,7 +573,10 @@ class PrepaidMeter(models.Model):
                 slot = (meter.id, params.base_date)
                 tid = max(tid, last_tids.get(slot, -1) + 1)
                 last_tids[slot] = tid
-                issued, vals = make(meter, meter._sts_token_provider(), params, tid)
+                key_id = meter.sts_vending_key_id.id
+                if key_id not in providers:
+                    providers[key_id] = meter._sts_token_provider()
+                issued, vals = make(meter, providers[key_id], params, tid)
             except sts.StsError as error:
                 raise meter._sts_user_error(error) from None
             vals_list.append(
@@ -634,7 +643,7 @@ class PrepaidMeter(models.Model):
         amount, unit, data = 0.0, False, None
         try:
             if subclass in (sts.Management.MAX_POWER_LIMIT, sts.Management.MAX_PHASE_UNBALANCE):
-                if value is None or sts.to_decimal(value) <= 0:
+                if value is None or to_decimal(value) <= 0:
                     raise UserError(self.env._("Enter the power limit in watts."))
                 data = sts.encode_power(value)
                 amount, unit = float(sts.decode_power(data)), "W"
@@ -678,6 +687,8 @@ class PrepaidMeter(models.Model):
         :return: the ``prepaid.sts.token`` records (2 or 4 per meter)
         """
         meters = self.browse(dict.fromkeys(self.ids))  # a meter selected twice gets one set
+        if not meters:
+            return self.env["prepaid.sts.token"]
         meters._sts_check_issue_access("key_change")
         meters._sts_check_ready()
         meters._sts_lock()
@@ -782,7 +793,7 @@ class PrepaidMeter(models.Model):
             "account_id": self.account_id.id,
             "partner_id": self.account_id.partner_id.id,
             "digits": issued.digits,
-            "tid": tid,
+            "tid": tid or 0,
             "tid_datetime": _naive(sts.datetime_for(tid, params.base_date))
             if tid is not None
             else False,
@@ -813,6 +824,8 @@ class PrepaidMeter(models.Model):
             ``prepaid.sts.token`` with these digits, if any)
         """
         self.ensure_one()
+        if not self.env.su:
+            self.check_access("read")
         Token = self.env["prepaid.sts.token"]
         result = {
             "token": None,
@@ -828,7 +841,7 @@ class PrepaidMeter(models.Model):
         try:
             parsed = f"{parse_digits(digits or ''):020d}"
         except sts.TokenRejected as error:
-            result.update(reason=error.reason.value, message=error.message)
+            result.update(reason=error.reason.value, message=self._sts_reject_message(error))
             return result
         matching = Token.sudo().search([("meter_id", "=", self.id), ("digits", "=", parsed)])
         result["matching_token"] = matching.with_env(self.env)[:1]
@@ -843,7 +856,7 @@ class PrepaidMeter(models.Model):
                 result["message"] = self.env._(
                     "This token was issued to this meter on %(date)s with an earlier key (before "
                     "a key change): the meter no longer accepts it.",
-                    date=matching[:1].issued_at,
+                    date=format_datetime(self.env, matching[:1].issued_at),
                 )
             else:
                 elsewhere = Token.search([("digits", "=", parsed)], limit=1)
@@ -863,21 +876,19 @@ class PrepaidMeter(models.Model):
             result["unit"] = UNITS.get(token.subclass.name.lower(), "")
         elif isinstance(token, sts.ManagementToken) and token.power_limit is not None:
             result["amount"], result["unit"] = float(token.power_limit), "W"
-        used = sorted(
-            tid
-            for tid in Token.sudo()
-            .search(
-                [
-                    ("meter_id", "=", self.id),
-                    ("base_date", "=", str(params.base_date)),
-                    ("tid", "!=", False),
-                    ("digits", "!=", parsed),
-                ]
-            )
-            .mapped("tid")
-        )
         state = sts.MeterState()
-        state.tids = used[-state.capacity :]
+        remembered = Token.sudo().search_fetch(
+            [
+                ("meter_id", "=", self.id),
+                ("base_date", "=", str(params.base_date)),
+                ("has_tid", "=", True),
+                ("digits", "!=", parsed),
+            ],
+            ["tid"],
+            order="tid desc",
+            limit=state.capacity,  # what the meter remembers: its latest TIDs
+        )
+        state.tids = sorted(remembered.mapped("tid"))
         decoder = sts.MeterDecoder(
             decoder_key, params.ea, base_date=params.base_date, ken=meter.sts_ken, state=state
         )

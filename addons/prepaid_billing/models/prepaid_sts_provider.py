@@ -60,8 +60,10 @@ class PrepaidStsProvider(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used(self):
-        if self.env["prepaid.sts.vending.key"].with_context(active_test=False).search_count(
-            [("provider_id", "in", self.ids)], limit=1
+        if (
+            self.env["prepaid.sts.vending.key"]
+            .with_context(active_test=False)
+            .search_count([("provider_id", "in", self.ids)], limit=1)
         ):
             raise UserError(
                 self.env._(

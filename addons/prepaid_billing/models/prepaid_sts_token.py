@@ -2,6 +2,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from .. import sts
 
@@ -35,6 +36,8 @@ TYPE_CODES = {
     "test": (1, 0),
     **{kind.name.lower(): (2, int(kind)) for kind in sts.Management},
 }
+NO_TID_TYPES = frozenset({"test", "key_change_1", "key_change_2", "key_change_3", "key_change_4"})
+TID_INDEX = "prepaid_sts_token_meter_tid_uniq"
 # The only fields an issued token lets change, and only to cancel it.
 CANCEL_FIELDS = frozenset({"state", "cancel_reason", "cancelled_by_id", "cancelled_at"})
 
@@ -67,8 +70,14 @@ class PrepaidStsToken(models.Model):
         [("0", "Credit"), ("1", "Test"), ("2", "Management")],
         compute="_compute_class",
         store=True,
+        precompute=True,
     )
-    subclass = fields.Integer(compute="_compute_class", store=True)
+    subclass = fields.Integer(compute="_compute_class", store=True, precompute=True)
+    # Key change and test tokens carry no TID; the ORM stores their empty TID as 0, which is
+    # also a valid TID, so the uniqueness of TIDs (see init) only covers the tokens that have one.
+    has_tid = fields.Boolean(
+        string="Has TID", compute="_compute_class", store=True, precompute=True
+    )
     token_type = fields.Selection(TOKEN_TYPES, required=True, readonly=True)
     digits = fields.Char(
         size=20,
@@ -142,13 +151,21 @@ class PrepaidStsToken(models.Model):
     cancelled_at = fields.Datetime(readonly=True)
 
     _sql_constraints = [
-        (
-            "tid_uniq",
-            "unique(meter_id, base_date, tid)",
-            "A meter cannot get two tokens with the same TID.",
-        ),
         ("digits_check", "CHECK(digits ~ '^[0-9]{20}$')", "A token is 20 digits."),
     ]
+
+    def init(self):
+        # A meter refuses a TID it has seen: one TID per meter and base date, guaranteed by the
+        # database (a partial unique index, which _sql_constraints cannot declare). The issuing
+        # code already serialises per meter (row lock) and never reuses a TID.
+        self.env.cr.execute(
+            SQL(
+                """CREATE UNIQUE INDEX IF NOT EXISTS %s
+                       ON %s (meter_id, base_date, tid) WHERE has_tid""",
+                SQL.identifier(TID_INDEX),
+                SQL.identifier(self._table),
+            )
+        )
 
     # === COMPUTE METHODS === #
 
@@ -158,6 +175,7 @@ class PrepaidStsToken(models.Model):
             token_class, subclass = TYPE_CODES.get(token.token_type, (0, 0))
             token.token_class = str(token_class) if token.token_type else False
             token.subclass = subclass
+            token.has_tid = bool(token.token_type) and token.token_type not in NO_TID_TYPES
 
     @api.depends("digits")
     def _compute_token_grouped(self):

@@ -137,7 +137,6 @@ class PrepaidStsVendingKey(models.Model):
     ]
 
     def init(self):
-        super().init()
         if not column_exists(self.env.cr, self._table, CIPHERTEXT_COLUMN):
             create_column(
                 self.env.cr,
@@ -204,10 +203,12 @@ class PrepaidStsVendingKey(models.Model):
         changing = {"sgc", "krn", "dkga", "provider_id"} & set(vals)
         if changing:
             used = self.filtered(
-                lambda k: k.meter_count
-                and any(
-                    (k[name].id if name == "provider_id" else k[name]) != vals[name]
-                    for name in changing
+                lambda k: (
+                    k.meter_count
+                    and any(
+                        (k[name].id if name == "provider_id" else k[name]) != vals[name]
+                        for name in changing
+                    )
                 )
             )
             if used:
@@ -280,9 +281,9 @@ class PrepaidStsVendingKey(models.Model):
         if len(material) != expected:
             raise ValidationError(
                 self.env._(
-                    "A %(dkga)s vending key is %(digits)s hexadecimal digits; %(given)s were "
+                    "A DKGA%(dkga)s vending key is %(digits)s hexadecimal digits; %(given)s were "
                     "given for %(key)s.",
-                    dkga=f"DKGA{self.dkga}",
+                    dkga=self.dkga,
                     digits=expected * 2,
                     given=len(text),
                     key=self.display_name,
@@ -350,9 +351,9 @@ class PrepaidStsVendingKey(models.Model):
             raise UserError(
                 self.env._(
                     "The stored material of vending key %(key)s does not fit its algorithm "
-                    "%(dkga)s: enter the key again.",
+                    "DKGA%(dkga)s: enter the key again.",
                     key=self.sudo().display_name,
-                    dkga=f"DKGA{self.dkga}",
+                    dkga=self.dkga,
                 )
             )
         return material

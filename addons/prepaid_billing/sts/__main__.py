@@ -1,6 +1,9 @@
 """Command line: issue and decode STS tokens.
 
-Examples (PYTHONPATH pointing at the ``addons`` directory)::
+Support staff run it with ``scripts/sts`` (same arguments), which maps the addon
+directory as a bare package: ``prepaid_billing/__init__.py`` imports Odoo models,
+so a plain ``PYTHONPATH=addons python -m prepaid_billing.sts`` no longer works.
+Examples::
 
     python -m prepaid_billing.sts issue credit 25.6 --vending-key abababababababab \\
         --pan 600727000000000009 --sgc 123456 --ti 1 --krn 1 --base-date 2014

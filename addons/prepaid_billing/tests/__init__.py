@@ -4,3 +4,4 @@ from . import test_sts_token_issue
 from . import test_sts_decode
 from . import test_sts_security
 from . import test_sts_report
+from . import test_sts_provider

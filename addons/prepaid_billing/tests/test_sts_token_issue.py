@@ -110,7 +110,9 @@ class TestStsTokenIssue(PrepaidStsCommon):
         decoded = decoder.enter(limit.digits)
         self.assertEqual(decoded.subclass, sts.Management.MAX_POWER_LIMIT)
         self.assertEqual(decoded.power_limit, 5000)
-        self.assertEqual((limit.token_class, limit.subclass, limit.value_display), ("2", 0, "5000 W"))
+        self.assertEqual(
+            (limit.token_class, limit.subclass, limit.value_display), ("2", 0, "5000 W")
+        )
         clear = meter._sts_issue_management("clear_credit")
         self.assertEqual(decoder.enter(clear.digits).value, sts.ALL_REGISTERS)
         self.assertEqual(clear.value_display, "All registers")
@@ -240,7 +242,13 @@ class TestStsTokenIssue(PrepaidStsCommon):
         wizard.action_confirm()
         self.assertRecordValues(
             token,
-            [{"state": "cancelled", "cancel_reason": "Sold twice", "cancelled_by_id": self.admin_user.id}],
+            [
+                {
+                    "state": "cancelled",
+                    "cancel_reason": "Sold twice",
+                    "cancelled_by_id": self.admin_user.id,
+                }
+            ],
         )
         with self.assertRaisesRegex(UserError, "already cancelled"):
             token._cancel("again")

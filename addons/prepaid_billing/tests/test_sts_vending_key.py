@@ -25,9 +25,7 @@ class TestStsVendingKey(PrepaidStsCommon):
         self.assertTrue(ciphertext)
         self.assertNotIn(STA_VENDING_KEY, ciphertext.lower())
         self.assertEqual(self.key_sta.sudo()._get_vending_key(), bytes.fromhex(STA_VENDING_KEY))
-        self.assertEqual(
-            self.key_misty.sudo()._get_vending_key(), bytes.fromhex(MISTY_VENDING_KEY)
-        )
+        self.assertEqual(self.key_misty.sudo()._get_vending_key(), bytes.fromhex(MISTY_VENDING_KEY))
         self.assertTrue(self.key_sta.has_key_material)
         # The usual DES key check value: DES(key, 0), first 3 bytes.
         self.assertRegex(self.key_sta.key_check_value, r"^[0-9A-F]{6}$")
@@ -46,12 +44,16 @@ class TestStsVendingKey(PrepaidStsCommon):
         ]
         # Writing the key through the web client returns the record read back.
         outputs.append(
-            key.web_save(
-                {"vending_key": STA_VENDING_KEY}, {name: {} for name in fields}
-            )
+            key.web_save({"vending_key": STA_VENDING_KEY}, {name: {} for name in fields})
         )
         new = self.env["prepaid.sts.vending.key"].web_save(
-            {"name": "New", "sgc": "654321", "krn": 1, "dkga": "02", "vending_key": "0102030405060708"},
+            {
+                "name": "New",
+                "sgc": "654321",
+                "krn": 1,
+                "dkga": "02",
+                "vending_key": "0102030405060708",
+            },
             {name: {} for name in fields},
         )
         outputs.append(new)
@@ -91,10 +93,10 @@ class TestStsVendingKey(PrepaidStsCommon):
 
     def test_missing_secret_is_a_clear_error(self):
         meter = self._create_sts_meter()
-        for value in ("", None):
+        for krn, value in enumerate(("", None), start=1):
             with patch.dict(config.options, {SECRET_OPTION: value}):
                 with self.assertRaisesRegex(UserError, SECRET_OPTION):
-                    self._create_vending_key("222222", 1, "02", STA_VENDING_KEY)
+                    self._create_vending_key("222222", krn, "02", STA_VENDING_KEY)
                 with self.assertRaisesRegex(UserError, SECRET_OPTION):
                     meter._sts_issue_credit(5)
         with patch.dict(config.options, {SECRET_OPTION: "short"}):
@@ -124,9 +126,7 @@ class TestStsVendingKey(PrepaidStsCommon):
         with patch.dict(config.options, {SECRET_OPTION: new_secret}):
             count = self.env["prepaid.sts.vending.key"]._reencrypt_key_store(TEST_SECRET)
             self.assertGreaterEqual(count, 2)
-            self.assertEqual(
-                self.key_sta.sudo()._get_vending_key(), bytes.fromhex(STA_VENDING_KEY)
-            )
+            self.assertEqual(self.key_sta.sudo()._get_vending_key(), bytes.fromhex(STA_VENDING_KEY))
 
     def test_key_without_material(self):
         key = self._create_vending_key("444444", 1, "02")

@@ -60,7 +60,12 @@ class PrepaidStsTokenDecode(models.TransientModel):
                 False,
             )
             values.update(
-                subclass=0, tid=0, amount=0.0, accepted=False, message=False, matching_token_id=False
+                subclass=0,
+                tid=0,
+                amount=0.0,
+                accepted=False,
+                message=False,
+                matching_token_id=False,
             )
             if wizard.meter_id and wizard.token_input:
                 try:

@@ -2,6 +2,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import format_datetime
 
 from .prepaid_reading import _pg_array, _to_number, _to_utc_naive
 
@@ -87,7 +88,9 @@ class PrepaidLoadProfile(models.Model):
     @api.depends("meter_id.name", "interval_start")
     def _compute_display_name(self):
         for row in self:
-            row.display_name = f"{row.meter_id.name} @ {row.interval_start}"
+            row.display_name = (
+                f"{row.meter_id.name} @ {format_datetime(self.env, row.interval_start)}"
+            )
 
     # === BUSINESS METHODS === #
     @api.model

@@ -342,9 +342,13 @@ class PrepaidMeter(models.Model):
         return True
 
     def action_reset_to_draft(self):
-        """Bring removed meters back to stock (removed -> draft), e.g. after a repair."""
+        """Bring removed meters back to stock (removed -> draft), e.g. after a repair.
+
+        The series reopens: readings after reinstallation count from the final reading
+        instead of being flagged as read after removal.
+        """
         self._update_state(("removed",), "draft")
-        self.removal_date = False
+        self.write({"removal_date": False, "final_reading_at": False})
         return True
 
     def _update_state(self, allowed_states, target_state):
@@ -820,20 +824,20 @@ class PrepaidMeter(models.Model):
         help="Readings after this moment are flagged and not counted: the series is closed.",
     )
     reading_count = fields.Integer(compute="_compute_reading_count")
-    open_event_count = fields.Integer(
-        string="Open Events", compute="_compute_open_event_count"
-    )
+    open_event_count = fields.Integer(string="Open Events", compute="_compute_open_event_count")
 
     @api.depends("last_reading_at")
     def _compute_last_reading_id(self):
         dated = self.filtered("last_reading_at")
-        readings = self.env["prepaid.reading"].search_fetch(
-            [
-                ("meter_id", "in", dated.ids),
-                ("read_at", "in", list(set(dated.mapped("last_reading_at")))),
-            ],
-            ["meter_id", "read_at"],
-        ) if dated.ids else self.env["prepaid.reading"]
+        readings = self.env["prepaid.reading"]
+        if dated.ids:
+            readings = readings.search_fetch(
+                [
+                    ("meter_id", "in", dated.ids),
+                    ("read_at", "in", list(set(dated.mapped("last_reading_at")))),
+                ],
+                ["meter_id", "read_at"],
+            )
         by_key = {(reading.meter_id.id, reading.read_at): reading for reading in readings}
         for meter in self:
             meter.last_reading_id = by_key.get((meter.id, meter.last_reading_at), False)

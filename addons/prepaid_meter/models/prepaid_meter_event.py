@@ -2,6 +2,7 @@ import logging
 from collections.abc import Mapping
 
 from odoo import api, fields, models
+from odoo.tools import format_datetime
 
 from .prepaid_reading import _pg_array, _to_utc_naive
 
@@ -99,7 +100,6 @@ class PrepaidMeterEvent(models.Model):
     ]
 
     def init(self):
-        super().init()
         # The operators' queue: open events, newest first.
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS prepaid_meter_event_open_idx "
@@ -112,7 +112,8 @@ class PrepaidMeterEvent(models.Model):
         labels = dict(self._fields["event_type"]._description_selection(self.env))
         for event in self:
             event.display_name = (
-                f"{event.meter_id.name} - {labels.get(event.event_type, '')} @ {event.occurred_at}"
+                f"{event.meter_id.name} - {labels.get(event.event_type, '')} "
+                f"@ {format_datetime(self.env, event.occurred_at)}"
             )
 
     # === ACTION METHODS === #

@@ -50,7 +50,8 @@ INGEST_CHUNK = 50_000
 #   prev_at, prev_total            the previous reading of the same meter (NULL for the first)
 #   multiplier, initial_reading    of the meter (initial register value, counted by the first)
 #   modulus                        10 ** integer digits of the register: where it wraps to zero
-#   max_rate                       plausible quantity per hour (kW or m3/h), NULL = no check
+#   max_rate                       plausible quantity per hour (kW or m3/h); NULL: no check
+#                                  (a drop is then always "backwards")
 #   closed_at                      the final reading of a removed (replaced) meter, or NULL
 # Rules, in this order:
 #   removed    read after the final reading of a removed meter: the series is closed,
@@ -124,7 +125,8 @@ located AS (
            COALESCE(b.read_at <= m.last_reading_at, FALSE) AS is_late,
            m.last_reading_at, m.last_reading_total,
            lag(b.read_at) OVER w AS batch_prev_at,
-           lag(b.total) OVER w AS batch_prev_total
+           lag(b.total) OVER w AS batch_prev_total,
+           b.read_at = max(b.read_at) OVER (PARTITION BY b.meter_id) AS is_newest
       FROM batch b
       JOIN prepaid_meter m ON m.id = b.meter_id
     WINDOW w AS (PARTITION BY b.meter_id ORDER BY b.read_at)
@@ -166,18 +168,16 @@ ins AS (
            %(uid)s, %(now)s, %(uid)s, %(now)s
       FROM rated
     ON CONFLICT (meter_id, read_at) DO NOTHING
-    RETURNING id, meter_id, read_at, total, quality, is_late
-),
-latest AS (
-    SELECT DISTINCT ON (meter_id) meter_id, read_at, total
-      FROM ins
-  ORDER BY meter_id, read_at DESC
+    RETURNING id, meter_id, read_at, quality, is_late
 ),
 moved AS (
+    -- The meters' last reading, from the batch: a row of the batch that was not inserted is
+    -- a duplicate of a stored reading, never newer than the meter's last reading.
     UPDATE prepaid_meter m
        SET last_reading_at = l.read_at, last_reading_total = l.total
-      FROM latest l
-     WHERE m.id = l.meter_id AND (m.last_reading_at IS NULL OR m.last_reading_at < l.read_at)
+      FROM located l
+     WHERE l.is_newest AND m.id = l.meter_id
+       AND (m.last_reading_at IS NULL OR m.last_reading_at < l.read_at)
 ),
 flagged AS (SELECT meter_id, read_at, quality FROM ins WHERE quality IN {FLAGGED_QUALITIES})
 SELECT (SELECT count(*) FROM ins),
@@ -188,9 +188,10 @@ SELECT (SELECT count(*) FROM ins),
        (SELECT array_agg(meter_id ORDER BY meter_id, read_at) FROM flagged),
        (SELECT array_agg(read_at ORDER BY meter_id, read_at) FROM flagged),
        (SELECT array_agg(quality ORDER BY meter_id, read_at) FROM flagged),
-       (SELECT array_agg(DISTINCT u.id)
-          FROM unnest(%(meter_ids)s::int4[]) u(id)
-         WHERE NOT EXISTS (SELECT FROM prepaid_meter WHERE id = u.id))
+       CASE WHEN (SELECT count(*) FROM batch) > (SELECT count(*) FROM located) THEN (
+           SELECT array_agg(DISTINCT b.meter_id) FROM batch b
+            WHERE NOT EXISTS (SELECT FROM prepaid_meter WHERE id = b.meter_id)
+       ) END
 """
 
 # Recompute the reading that follows each given point (meter_id, read_at): its predecessor
@@ -330,7 +331,6 @@ class PrepaidReading(models.Model):
     ]
 
     def init(self):
-        super().init()
         # Time-range reads across meters (reports, "today") on an append-mostly table: a BRIN
         # index costs next to nothing at ingestion.
         self.env.cr.execute(
@@ -340,13 +340,15 @@ class PrepaidReading(models.Model):
         # Every batch moves the last reading of each polled meter: free space on the pages of
         # the meters lets PostgreSQL update those rows in place (HOT updates, no new index
         # entries in the meter indexes, no bloat).
-        self.env.cr.execute("ALTER TABLE prepaid_meter SET (fillfactor = 70)")
+        self.env.cr.execute("ALTER TABLE prepaid_meter SET (fillfactor = 50)")
 
     # === COMPUTE METHODS === #
     @api.depends("meter_id.name", "read_at")
     def _compute_display_name(self):
         for reading in self:
-            reading.display_name = f"{reading.meter_id.name} @ {reading.read_at}"
+            reading.display_name = (
+                f"{reading.meter_id.name} @ {format_datetime(self.env, reading.read_at)}"
+            )
 
     @api.depends("quality", "total", "previous_total", "previous_read_at", "consumption")
     def _compute_flag_message(self):
@@ -396,7 +398,7 @@ class PrepaidReading(models.Model):
 
     # === CRUD METHODS === #
     @api.model_create_multi
-    def create(self, vals_list):
+    def create(self, vals_list):  # pylint: disable=method-required-super
         """Route ORM creations (form, import of records) through :meth:`_ingest`.
 
         Readings have one way in, so that every source gets the same idempotency, flags and
@@ -492,9 +494,9 @@ class PrepaidReading(models.Model):
         the reading that follows each of them is recomputed in one more statement. Implausible
         values are flagged (see the FLAG RULES above), never rejected.
 
-        Callers serialise the ingestion of one meter (the gateway's polling works per channel);
-        should two transactions still race on a meter, the update of its last reading makes
-        one of them fail with a serialization error, which Odoo retries.
+        Callers serialise the ingestion of one meter (e.g. one polling worker per gateway
+        channel); should two transactions still race on a meter, the update of its last reading
+        makes one of them fail with a serialization error (REPEATABLE READ), which Odoo retries.
         """
         self.check_access("create")
         prepared = self._ingest_prepare(rows, source)

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -52,6 +54,32 @@ class TestAccessRights(PrepaidMeterCommon):
         Meter.browse(self.meter_a.id).note = "Checked"
         with self.assertRaises(AccessError):
             Meter.browse(self.meter_b.id).write({"note": "Not mine"})
+
+    def test_operator_sees_readings_and_events_of_own_meters_only(self):
+        stamp = datetime(2026, 3, 1, 8, 0)
+        Reading = self.env["prepaid.reading"]
+        Reading._ingest([(self.meter_a.id, stamp, 10), (self.meter_b.id, stamp, 20)], "manual")
+        Event = self.env["prepaid.meter.event"]
+        Event._ingest(
+            [
+                {"meter_id": meter.id, "event_type": "cover_open", "occurred_at": stamp}
+                for meter in self.meter_a | self.meter_b
+            ]
+        )
+        meters = self.meter_a | self.meter_b
+        for model in ("prepaid.reading", "prepaid.meter.event"):
+            records = (
+                self.env[model]
+                .with_user(self.operator_user)
+                .search([("meter_id", "in", meters.ids)])
+            )
+            self.assertEqual(records.meter_id, self.meter_a, model)
+            manager_records = (
+                self.env[model]
+                .with_user(self.manager_user)
+                .search([("meter_id", "in", meters.ids)])
+            )
+            self.assertEqual(manager_records.meter_id, meters, model)
 
     def test_operator_hardware_actions_on_own_meters(self):
         meter = self.meter_a.with_user(self.operator_user)

@@ -109,7 +109,7 @@ class TestAccount(PrepaidMeterCommon):
 
         def failing_activate(meters):
             if bad_meter in meters:
-                raise ValidationError("The meter refused.")
+                raise ValidationError(meters.env._("The meter refused."))
             return activate(meters)
 
         with patch.object(Meter, "action_activate", failing_activate):
