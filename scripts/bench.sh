@@ -8,6 +8,6 @@ export PREPAID_PG_PORT=$PG_PORT PREPAID_ODOO_SRC=$ODOO_SRC_DIR PREPAID_HOME
 status=0
 for bench in "$PROJECT_DIR"/tests/benchmarks/bench_*.py; do
     say "$(basename "$bench")"
-    (cd "$PROJECT_DIR" && PYTHONPATH="$PROJECT_DIR/addons" "$PY" "$bench") || status=1
+    (cd "$PROJECT_DIR" && "$PY" "$bench") || status=1
 done
 exit $status

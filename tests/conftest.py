@@ -1,18 +1,11 @@
-"""Pytest set-up for the pure packages and the end-to-end suites.
-
-Each addon directory is registered as a bare namespace package, so that
-``import prepaid_meter.tools.tariff_engine`` works without importing Odoo:
-the pure sub-packages (tariff engine, STS codec, drivers, simulators) must
-stay importable and testable without a database.
-"""
+"""Pytest set-up: the pure sub-packages (tariff engine, STS codec, drivers, simulators)
+import without Odoo, so they stay testable without a database (see bare_addons.py)."""
 
 import sys
-import types
 from pathlib import Path
 
-ADDONS = Path(__file__).resolve().parent.parent / "addons"
-for _addon in ("prepaid_meter", "prepaid_billing", "meter_gateway"):
-    if _addon not in sys.modules and (ADDONS / _addon).is_dir():
-        _pkg = types.ModuleType(_addon)
-        _pkg.__path__ = [str(ADDONS / _addon)]
-        sys.modules[_addon] = _pkg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bare_addons
+
+bare_addons.register()

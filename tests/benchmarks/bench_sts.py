@@ -21,9 +21,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-ADDONS = Path(__file__).resolve().parents[2] / "addons"
-if str(ADDONS) not in sys.path:
-    sys.path.insert(0, str(ADDONS))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import bare_addons
+
+bare_addons.register()
 
 from prepaid_billing.sts import EA, KeyParams, SoftwareTokenProvider  # noqa: E402
 

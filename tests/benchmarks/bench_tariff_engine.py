@@ -21,13 +21,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ADDONS = Path(__file__).resolve().parents[2] / "addons"
-if "prepaid_meter" not in sys.modules:  # bare package, as tests/conftest.py does
-    import types
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import bare_addons
 
-    _package = types.ModuleType("prepaid_meter")
-    _package.__path__ = [str(ADDONS / "prepaid_meter")]
-    sys.modules["prepaid_meter"] = _package
+bare_addons.register()
 
 from prepaid_meter.tools.tariff_engine import (  # noqa: E402
     BandPeriod,
