@@ -2,6 +2,8 @@
 # Everything machine-specific lives outside the clone, under PREPAID_HOME, so
 # that a fresh clone finds the Odoo and the virtualenv that `make setup` made.
 set -euo pipefail
+# runuser, pg_ctlcluster helpers and apt live in sbin, which a minimal CI PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREPAID_HOME=${PREPAID_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/prepaid-utilities}
