@@ -22,6 +22,7 @@
         "views/prepaid_meter_model_views.xml",
         "views/prepaid_meter_views.xml",
         "views/prepaid_account_views.xml",
+        "views/res_users_views.xml",
         "views/prepaid_tariff_views.xml",
         "views/prepaid_tariff_version_views.xml",
         "views/prepaid_tariff_season_views.xml",

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import PrepaidMeterCommon
 
@@ -80,6 +80,13 @@ class TestAccessRights(PrepaidMeterCommon):
                 .search([("meter_id", "in", meters.ids)])
             )
             self.assertEqual(manager_records.meter_id, meters, model)
+
+    def test_assigning_a_site_on_the_user_form_opens_it_to_the_operator(self):
+        Meter = self.env["prepaid.meter"].with_user(self.operator_b)
+        self.assertFalse(Meter.search([("id", "=", self.meter_a.id)]))
+        with Form(self.operator_b, view="base.view_users_form") as user_form:
+            user_form.prepaid_site_ids.add(self.building)
+        self.assertEqual(Meter.search([("id", "=", self.meter_a.id)]), self.meter_a)
 
     def test_operator_hardware_actions_on_own_meters(self):
         meter = self.meter_a.with_user(self.operator_user)
