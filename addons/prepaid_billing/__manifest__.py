@@ -28,5 +28,14 @@
         # Menus last: they reference the actions above.
         "views/prepaid_billing_menus.xml",
     ],
+    "demo": [
+        # After the demo meters of prepaid_meter: some of them become STS keypad meters.
+        "demo/prepaid_sts_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "prepaid_billing/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }

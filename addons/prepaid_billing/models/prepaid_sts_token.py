@@ -40,12 +40,14 @@ NO_TID_TYPES = frozenset({"test", "key_change_1", "key_change_2", "key_change_3"
 TID_INDEX = "prepaid_sts_token_meter_tid_uniq"
 # The only fields an issued token lets change, and only to cancel it.
 CANCEL_FIELDS = frozenset({"state", "cancel_reason", "cancelled_by_id", "cancelled_at"})
+DEMO_CREDIT_AMOUNTS = (100, 50, 25.5, 200)
+"""kWh (or m3) of the credit tokens of the demo meters, in turn."""
 
 
 class PrepaidStsToken(models.Model):
     """The log of every STS token issued: one record per 20-digit token.
 
-    Tokens are created only by the issuing methods of ``prepaid.meter`` (nobody has the create
+    Tokens are created only by the ``prepaid.sts.vending`` service (nobody has the create
     right), are never deleted and never change, except that a prepaid administrator can cancel
     one with a reason. Cancelling does not undo anything on the meter (a token may already have
     been entered); it marks the token void for the sale it belongs to.
@@ -305,3 +307,48 @@ class PrepaidStsToken(models.Model):
             action["domain"] = [("id", "in", self.ids)]
         action["context"] = {"create": False}
         return action
+
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_issue_tokens(self, meter_xmlids):
+        """Issue a few tokens to the demo STS meters ``meter_xmlids``, as the administrator
+        (called from demo XML; idempotent): a credit token per meter and a power limit on the
+        first one, with XML ids ``prepaid_sts_token_<n>_demo``. Nothing without the demo
+        vending key (see ``prepaid.sts.vending.key._demo_create_vending_key``).
+        """
+        if self.env.ref("prepaid_billing.prepaid_sts_token_1_demo", raise_if_not_found=False):
+            return True
+        key = self.env.ref("prepaid_billing.prepaid_sts_vending_key_demo", raise_if_not_found=False)
+        meters = self.env["prepaid.meter"]
+        for xmlid in meter_xmlids:
+            meter = self.env.ref(xmlid, raise_if_not_found=False)
+            if key and meter and meter.sts_vending_key_id == key:
+                meters |= meter
+        if not meters:
+            return True
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        Vending = self.env["prepaid.sts.vending"]
+        if admin:
+            Vending = Vending.with_user(admin).sudo()  # issued by the administrator
+        tokens = self.browse()
+        try:
+            with self.env.cr.savepoint():
+                for number, meter in enumerate(meters, start=1):
+                    amount = DEMO_CREDIT_AMOUNTS[(number - 1) % len(DEMO_CREDIT_AMOUNTS)]
+                    tokens |= Vending._issue_credit(meter, amount, origin=f"DEMO/{number:04d}")
+                tokens |= Vending._issue_management(meters[0], "max_power_limit", 10000)
+        except UserError as error:
+            _logger.warning("Demo data: no STS demo tokens: %s", error)
+            return True
+        self.env["ir.model.data"]._update_xmlids(
+            [
+                {
+                    "xml_id": f"prepaid_billing.prepaid_sts_token_{number}_demo",
+                    "record": token,
+                    "noupdate": True,
+                }
+                for number, token in enumerate(tokens, start=1)
+            ]
+        )
+        return True

@@ -31,6 +31,10 @@ HKDF_SALT = b"prepaid_billing/prepaid.sts.vending.key"
 KEY_BYTES = {"02": 8, "04": 20}
 """Length of a vending key by decoder key generation algorithm: 64 bits (DES), 160 bits."""
 ADMIN_GROUP = "prepaid_meter.prepaid_meter_group_admin"
+DEMO_KEY_XMLID = "prepaid_billing.prepaid_sts_vending_key_demo"
+# The public DKGA02 vending key of the STS 531-1-0 conformance vectors. Its supply group is not
+# theirs (123456): the test classes create that key slot themselves, on a database with demo.
+DEMO_KEY_VALUES = {"sgc": "999999", "krn": 1, "dkga": "02", "vending_key": "abababababababab"}
 
 
 class PrepaidStsVendingKey(models.Model):
@@ -455,3 +459,52 @@ class PrepaidStsVendingKey(models.Model):
             raise AccessError(
                 self.env._("Only prepaid administrators can manage STS vending keys.")
             )
+
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_create_vending_key(self):
+        """Create the demo vending key ``prepaid_sts_vending_key_demo`` (called from demo XML;
+        idempotent): the DKGA02 key of the STS conformance vectors, SGC 999999, KRN 1.
+
+        Its material is stored encrypted with the key store secret: without the server option
+        ``prepaid_sts_key_secret`` (or with one too short) log a warning and create nothing;
+        the demo meters then get no vending key and no tokens.
+        """
+        if self.env.ref(DEMO_KEY_XMLID, raise_if_not_found=False):
+            return True
+        try:
+            self._get_key_store_secret()
+        except UserError:
+            _logger.warning(
+                "Demo data: no STS demo vending key, so no keyed STS meters nor tokens: the "
+                "server option %s is missing or shorter than %s characters "
+                "(see prepaid_billing/readme/CONFIGURE.md).",
+                SECRET_OPTION,
+                SECRET_MIN_LENGTH,
+            )
+            return True
+        provider = self.env.ref("prepaid_billing.prepaid_sts_provider_software")
+        slot = [(name, "=", DEMO_KEY_VALUES[name]) for name in ("sgc", "krn", "dkga")]
+        if self.with_context(active_test=False).search_count(
+            [("provider_id", "=", provider.id), *slot], limit=1
+        ):
+            _logger.warning(
+                "Demo data: no STS demo vending key: a key of SGC %s KRN %s exists already.",
+                DEMO_KEY_VALUES["sgc"],
+                DEMO_KEY_VALUES["krn"],
+            )
+            return True
+        key = self.create(
+            {
+                "name": "Demo key (STS test vectors) - not for production",
+                "provider_id": provider.id,
+                "note": "The public vending key of the STS conformance test vectors: anyone "
+                "can make tokens for the meters that use it. For trying the suite only.",
+                **DEMO_KEY_VALUES,
+            }
+        )
+        self.env["ir.model.data"]._update_xmlids(
+            [{"xml_id": DEMO_KEY_XMLID, "record": key, "noupdate": True}]
+        )
+        return True

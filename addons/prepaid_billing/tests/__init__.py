@@ -5,3 +5,4 @@ from . import test_sts_decode
 from . import test_sts_security
 from . import test_sts_report
 from . import test_sts_provider
+from . import test_ui

@@ -122,6 +122,14 @@ class TestStsVendingKey(PrepaidStsCommon):
             other.sudo()._get_vending_key()
 
     def test_reencrypt_after_secret_change(self):
+        # Only the keys of this class: with demo data the store also holds the demo key,
+        # encrypted with the server's own secret.
+        self.env.cr.execute(
+            SQL(
+                "UPDATE prepaid_sts_vending_key SET key_ciphertext = NULL WHERE id NOT IN %s",
+                tuple(self._key_material),
+            )
+        )
         new_secret = "a-brand-new-secret-" + "y" * 32
         with patch.dict(config.options, {SECRET_OPTION: new_secret}):
             count = self.env["prepaid.sts.vending.key"]._reencrypt_key_store(TEST_SECRET)

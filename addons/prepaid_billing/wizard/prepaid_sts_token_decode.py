@@ -9,7 +9,7 @@ class PrepaidStsTokenDecode(models.TransientModel):
 
     The result is computed as the fields change (no button): class and type, TID and its date,
     the amount, and whether the meter would accept the token, judged with the meter's key and
-    the TIDs of the token log as the meter's memory (see ``prepaid.meter._sts_decode``).
+    the TIDs of the token log as the meter's memory (see ``prepaid.sts.vending._decode``).
     """
 
     _name = "prepaid.sts.token.decode"

@@ -6,8 +6,9 @@ from ..models.prepaid_meter import ADMIN_GROUP, MANAGER_GROUP, UNITS
 
 class PrepaidStsTokenIssue(models.TransientModel):
     """Issue STS tokens for one or many meters: credit (operators), management (managers) or
-    key change sets (administrators). The checks are in the ``prepaid.meter`` methods it calls;
-    the options hidden here for lower groups are refused there too."""
+    key change sets (administrators). The checks are in the ``prepaid.sts.vending`` service it
+    calls (through the meters' ``_sts_issue_*`` methods); the options hidden here for lower
+    groups are refused there too."""
 
     _name = "prepaid.sts.token.issue"
     _description = "Issue STS Tokens"
