@@ -11,6 +11,7 @@ from . import prepaid_meter_model
 from . import prepaid_meter
 from . import prepaid_account
 from . import res_users
+from . import prepaid_ingest_mixin
 from . import prepaid_reading
 from . import prepaid_meter_event
 from . import prepaid_load_profile

@@ -4,8 +4,29 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import format_datetime
 
-from .prepaid_reading import _pg_array, _to_number, _to_utc_naive
+from ..tools.ingest_rows import RowError, collect_rows, is_record_id, to_number
+from .prepaid_ingest_mixin import PrepaidIngestMixin, to_utc_naive
 
+# The keys of a row given as a dict, in the order of a row given as a tuple.
+_ROW_KEYS = (
+    "meter_id",
+    "interval_start",
+    "interval_minutes",
+    "quantity",
+    "demand",
+    "voltage",
+    "current",
+)
+# The columns of a batch, in the order of the row parser's values; the first two are the key.
+_INGEST_COLUMNS = (
+    "meter_ids",
+    "starts",
+    "minutes",
+    "quantities",
+    "demands",
+    "voltages",
+    "currents",
+)
 _INGEST_SQL = """
 WITH batch AS (
     SELECT *
@@ -34,7 +55,7 @@ SELECT (SELECT count(*) FROM ins),
 """
 
 
-class PrepaidLoadProfile(models.Model):
+class PrepaidLoadProfile(PrepaidIngestMixin, models.Model):
     """One interval of a meter's load profile (e.g. 15 minutes of energy), as the meter logged
     it. Reports read these for load curves; billing reads the register readings."""
 
@@ -42,6 +63,9 @@ class PrepaidLoadProfile(models.Model):
     _description = "Load Profile Interval"
     _order = "interval_start desc, id desc"
     _rec_name = "interval_start"
+
+    # Settings of the meter that _INGEST_SQL reads.
+    _ingest_meter_fields = ("company_id", "multiplier")
 
     # === FIELDS === #
     meter_id = fields.Many2one(
@@ -106,99 +130,26 @@ class PrepaidLoadProfile(models.Model):
         """
         self.check_access("create")
         _ = self.env._
-        names = (
-            "indexes",
-            "meter_ids",
-            "starts",
-            "minutes",
-            "quantities",
-            "demands",
-            "voltages",
-            "currents",
-        )
-        columns = {name: [] for name in names}
-        errors = []
-        seen = set()
-        received = duplicates = 0
-        for index, row in enumerate(rows):
-            received += 1
+
+        def parse_row(row):
             if isinstance(row, Mapping):
-                values = [
-                    row.get(key)
-                    for key in (
-                        "meter_id",
-                        "interval_start",
-                        "interval_minutes",
-                        "quantity",
-                        "demand",
-                        "voltage",
-                        "current",
-                    )
-                ]
+                values = [row.get(key) for key in _ROW_KEYS]
             else:
                 values = list(row) + [None] * (7 - len(row))
             meter_id, start, minutes, quantity, *measures = values
-            if not isinstance(meter_id, int) or isinstance(meter_id, bool) or meter_id <= 0:
-                errors.append((index, _("Missing or invalid meter.")))
-                continue
-            start = _to_utc_naive(start)
+            if not is_record_id(meter_id):
+                raise RowError(_("Missing or invalid meter."))
+            start = to_utc_naive(start)
             if start is None:
-                errors.append((index, _("Missing or invalid interval start.")))
-                continue
+                raise RowError(_("Missing or invalid interval start."))
             minutes = 15 if minutes is None else minutes
-            if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
-                errors.append((index, _("Invalid interval length.")))
-                continue
-            quantity = None if quantity is None else _to_number(quantity)
-            measures = [None if value is None else _to_number(value) for value in measures]
+            if not is_record_id(minutes):
+                raise RowError(_("Invalid interval length."))
+            quantity = None if quantity is None else to_number(quantity)
+            measures = [None if value is None else to_number(value) for value in measures]
             if (quantity, *measures).count(None) != (values[3], *values[4:]).count(None):
-                errors.append((index, _("Invalid number.")))
-                continue
-            key = (meter_id, start)
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            for name, value in zip(
-                names, (index, meter_id, start, minutes, quantity, *measures), strict=True
-            ):
-                columns[name].append(value)
-        summary = {
-            "received": received,
-            "inserted": 0,
-            "duplicates": duplicates,
-            "rejected": len(errors),
-            "errors": errors,
-        }
-        if not columns["meter_ids"]:
-            return summary
-        if not self.env.su:
-            self.env["prepaid.meter"].browse(set(columns["meter_ids"])).exists().check_access(
-                "read"
-            )
-        self.env["prepaid.meter"].flush_model(["company_id", "multiplier"])
-        self.flush_model()
-        self.env.cr.execute(
-            _INGEST_SQL,
-            {
-                **{name: _pg_array(columns[name]) for name in names[1:]},
-                "uid": self.env.uid,
-                "now": fields.Datetime.now(),
-            },
-        )
-        inserted, unknown = self.env.cr.fetchone()
-        unknown = set(unknown or [])
-        rejected_known = 0
-        for position, meter_id in enumerate(columns["meter_ids"]):
-            if meter_id in unknown:
-                rejected_known += 1
-                errors.append(
-                    (columns["indexes"][position], _("Unknown meter id %(meter)s.", meter=meter_id))
-                )
-        summary.update(
-            inserted=inserted,
-            rejected=len(errors),
-            duplicates=duplicates + len(columns["meter_ids"]) - inserted - rejected_known,
-        )
-        self.invalidate_model()
-        return summary
+                raise RowError(_("Invalid number."))
+            return meter_id, start, minutes, quantity, *measures
+
+        prepared = collect_rows(rows, parse_row, _INGEST_COLUMNS, key_size=2)
+        return self._ingest_columns(prepared, _INGEST_SQL)

@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from odoo import api, fields, models
 from odoo.tools import format_datetime
 
-from .prepaid_reading import _pg_array, _to_utc_naive
+from ..tools.ingest_rows import RowError, collect_rows, is_record_id
+from .prepaid_ingest_mixin import PrepaidIngestMixin, to_utc_naive
 
 _logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ DEFAULT_SEVERITY = {
     "other": "info",
 }
 
+# The columns of a batch, in the order of the row parser's values; the first three are the key.
+_INGEST_COLUMNS = ("meter_ids", "types", "occurred", "severities", "messages")
 _INGEST_SQL = """
 WITH batch AS (
     SELECT *
@@ -63,7 +66,7 @@ SELECT (SELECT count(*) FROM ins),
 """
 
 
-class PrepaidMeterEvent(models.Model):
+class PrepaidMeterEvent(PrepaidIngestMixin, models.Model):
     _name = "prepaid.meter.event"
     _description = "Meter Event"
     _order = "occurred_at desc, id desc"
@@ -151,19 +154,8 @@ class PrepaidMeterEvent(models.Model):
         _ = self.env._
         types = set(DEFAULT_SEVERITY)
         severities = {key for key, _label in SEVERITIES}
-        columns = {
-            "indexes": [],
-            "meter_ids": [],
-            "types": [],
-            "occurred": [],
-            "severities": [],
-            "messages": [],
-        }
-        errors = []
-        seen = set()
-        received = duplicates = 0
-        for index, row in enumerate(rows):
-            received += 1
+
+        def parse_row(row):
             if isinstance(row, Mapping):
                 meter_id, event_type, occurred_at = (
                     row.get("meter_id"),
@@ -175,71 +167,18 @@ class PrepaidMeterEvent(models.Model):
                 meter_id, event_type, occurred_at, *rest = row
                 rest += [None] * (2 - len(rest))
                 severity, message = rest[:2]
-            if not isinstance(meter_id, int) or isinstance(meter_id, bool) or meter_id <= 0:
-                errors.append((index, _("Missing or invalid meter.")))
-                continue
-            occurred_at = _to_utc_naive(occurred_at)
+            if not is_record_id(meter_id):
+                raise RowError(_("Missing or invalid meter."))
+            occurred_at = to_utc_naive(occurred_at)
             if occurred_at is None:
-                errors.append((index, _("Missing or invalid timestamp.")))
-                continue
+                raise RowError(_("Missing or invalid timestamp."))
             if event_type not in types:
                 message = f"[{event_type}] {message or ''}".strip()
                 event_type = "other"
             if severity not in severities:
                 severity = DEFAULT_SEVERITY[event_type]
-            key = (meter_id, event_type, occurred_at)
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            columns["indexes"].append(index)
-            columns["meter_ids"].append(meter_id)
-            columns["types"].append(event_type)
-            columns["occurred"].append(occurred_at)
-            columns["severities"].append(severity)
-            columns["messages"].append(message or None)
-        summary = {
-            "received": received,
-            "inserted": 0,
-            "duplicates": duplicates,
-            "rejected": len(errors),
-            "errors": errors,
-        }
-        if not columns["meter_ids"]:
-            return summary
-        if not self.env.su:
-            self.env["prepaid.meter"].browse(set(columns["meter_ids"])).exists().check_access(
-                "read"
-            )
-        self.env["prepaid.meter"].flush_model(["company_id"])
-        self.flush_model()
-        self.env.cr.execute(
-            _INGEST_SQL,
-            {
-                "meter_ids": _pg_array(columns["meter_ids"]),
-                "types": _pg_array(columns["types"]),
-                "occurred": _pg_array(columns["occurred"]),
-                "severities": _pg_array(columns["severities"]),
-                # Free text: let psycopg2 quote it.
-                "messages": columns["messages"],
-                "uid": self.env.uid,
-                "now": fields.Datetime.now(),
-            },
-        )
-        inserted, unknown = self.env.cr.fetchone()
-        unknown = set(unknown or [])
-        for position, meter_id in enumerate(columns["meter_ids"]):
-            if meter_id in unknown:
-                errors.append(
-                    (columns["indexes"][position], _("Unknown meter id %(meter)s.", meter=meter_id))
-                )
-        summary.update(
-            inserted=inserted,
-            rejected=len(errors),
-            duplicates=duplicates
-            + len(columns["meter_ids"])
-            - inserted
-            - len([meter_id for meter_id in columns["meter_ids"] if meter_id in unknown]),
-        )
-        self.invalidate_model()
-        return summary
+            return meter_id, event_type, occurred_at, severity, message or None
+
+        prepared = collect_rows(rows, parse_row, _INGEST_COLUMNS, key_size=3)
+        # Free text: let psycopg2 quote it.
+        return self._ingest_columns(prepared, _INGEST_SQL, raw=("messages",))

@@ -1,12 +1,20 @@
 import logging
-import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_datetime
+
+from ..tools.ingest_rows import (
+    RowError,
+    collect_rows,
+    is_record_id,
+    new_summary,
+    pg_arrays,
+    to_number,
+)
+from .prepaid_ingest_mixin import PrepaidIngestMixin, to_utc_naive
 
 _logger = logging.getLogger(__name__)
 
@@ -41,6 +49,8 @@ DEFAULT_REGISTER_DIGITS = 6
 MIN_PLAUSIBILITY_HOURS = 0.25
 # Rows per INSERT statement: bounds the memory of one statement, not the caller's batch.
 INGEST_CHUNK = 50_000
+# The columns of a batch, in the order of the row parser's values; the first two are the key.
+_INGEST_COLUMNS = ("meter_ids", "read_ats", "totals", "t1", "t2", "t3", "t4", "sources")
 
 # === FLAG RULES === #
 # The rules that turn a register value and its predecessor into a quality and a consumption.
@@ -259,24 +269,23 @@ UPDATE prepaid_meter m
 """
 
 
-def _pg_array(values):
-    """Return ``values`` as a PostgreSQL array literal (text), or None if all are None.
-
-    Passing one text literal per column (``'{1,2,NULL}'::numeric[]``) is much cheaper for
-    large batches than letting psycopg2 render an ``ARRAY[...]`` expression element by element.
-    The values are already validated numbers, timestamps or selection keys: nothing to quote.
-    """
-    if None not in values:
-        return "{" + ",".join(map(str, values)) + "}"
-    if all(value is None for value in values):
-        return None
-    return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
-
-
-class PrepaidReading(models.Model):
+class PrepaidReading(PrepaidIngestMixin, models.Model):
     _name = "prepaid.reading"
     _description = "Meter Reading"
     _order = "read_at desc, id desc"
+
+    # Settings of the meter that the ingestion statements read (see _METER_SETTINGS_SQL).
+    _ingest_meter_fields = (
+        "multiplier",
+        "initial_reading",
+        "final_reading_at",
+        "register_digits",
+        "max_load",
+        "utility",
+        "company_id",
+        "last_reading_at",
+        "last_reading_total",
+    )
 
     # === FIELDS === #
     # Readings are written by _ingest() in SQL only; the ORM reads them. Fields are readonly.
@@ -500,24 +509,13 @@ class PrepaidReading(models.Model):
         """
         self.check_access("create")
         prepared = self._ingest_prepare(rows, source)
-        summary = {
-            "received": prepared["received"],
-            "inserted": 0,
-            "duplicates": prepared["duplicates"],
-            "rejected": len(prepared["errors"]),
-            "flagged": 0,
-            "late": 0,
-            "recomputed": 0,
-            "qualities": {},
-            "flagged_rows": [],
-            "errors": list(prepared["errors"]),
-        }
+        summary = new_summary(
+            prepared, flagged=0, late=0, recomputed=0, qualities={}, flagged_rows=[]
+        )
         columns = prepared["columns"]
         if not columns["meter_ids"]:
             return summary
-        if not self.env.su:
-            meters = self.env["prepaid.meter"].browse(set(columns["meter_ids"])).exists()
-            meters.check_access("read")
+        self._ingest_check_meters(columns["meter_ids"])
 
         self._flush_ingest_inputs()
         params = {**self._ingest_settings(), "source": prepared["source"]}
@@ -525,20 +523,7 @@ class PrepaidReading(models.Model):
         unknown = set()
         for start in range(0, len(columns["meter_ids"]), INGEST_CHUNK):
             chunk = {name: values[start : start + INGEST_CHUNK] for name, values in columns.items()}
-            self.env.cr.execute(
-                _INGEST_SQL,
-                {
-                    **params,
-                    "meter_ids": _pg_array(chunk["meter_ids"]),
-                    "read_ats": _pg_array(chunk["read_ats"]),
-                    "totals": _pg_array(chunk["totals"]),
-                    "t1": _pg_array(chunk["t1"]),
-                    "t2": _pg_array(chunk["t2"]),
-                    "t3": _pg_array(chunk["t3"]),
-                    "t4": _pg_array(chunk["t4"]),
-                    "sources": _pg_array(chunk["sources"]),
-                },
-            )
+            self.env.cr.execute(_INGEST_SQL, {**params, **pg_arrays(chunk)})
             (
                 inserted,
                 qualities,
@@ -558,23 +543,9 @@ class PrepaidReading(models.Model):
             )
             unknown.update(missing or [])
 
-        if unknown:
-            for index, meter_id in enumerate(columns["meter_ids"]):
-                if meter_id in unknown:
-                    summary["errors"].append(
-                        (
-                            columns["indexes"][index],
-                            self.env._("Unknown meter id %(meter)s.", meter=meter_id),
-                        )
-                    )
-            summary["rejected"] = len(summary["errors"])
+        self._ingest_account(summary, columns, unknown)
         summary["flagged"] = len(summary["flagged_rows"])
         summary["late"] = len(late_points)
-        summary["duplicates"] += (
-            len(columns["meter_ids"])
-            - summary["inserted"]
-            - (len(summary["errors"]) - len(prepared["errors"]))
-        )
         if late_points:
             summary["recomputed"] = self._recompute_after(late_points)
         self.invalidate_model()
@@ -586,24 +557,6 @@ class PrepaidReading(models.Model):
                 summary,
             )
         return summary
-
-    @api.model
-    def _flush_ingest_inputs(self):
-        """Flush what the ingestion statements read behind the ORM's back."""
-        self.env["prepaid.meter"].flush_model(
-            [
-                "multiplier",
-                "initial_reading",
-                "final_reading_at",
-                "register_digits",
-                "max_load",
-                "utility",
-                "company_id",
-                "last_reading_at",
-                "last_reading_total",
-            ]
-        )
-        self.flush_model()
 
     @api.model
     def _ingest_settings(self):
@@ -631,27 +584,9 @@ class PrepaidReading(models.Model):
         source_keys = {key for key, _label in SOURCES}
         if source not in source_keys:
             raise ValueError(f"Unknown reading source {source!r}")
-        columns = {
-            name: []
-            for name in (
-                "indexes",
-                "meter_ids",
-                "read_ats",
-                "totals",
-                "t1",
-                "t2",
-                "t3",
-                "t4",
-                "sources",
-            )
-        }
-        errors = []
-        seen = set()
-        duplicates = 0
-        received = 0
         _ = self.env._
-        for index, row in enumerate(rows):
-            received += 1
+
+        def parse_row(row):
             if isinstance(row, Mapping):
                 meter_id, read_at, total = row.get("meter_id"), row.get("read_at"), row.get("total")
                 raw_tous = [row.get("t1"), row.get("t2"), row.get("t3"), row.get("t4")]
@@ -660,52 +595,31 @@ class PrepaidReading(models.Model):
                 meter_id, read_at, total, *rest = row
                 rest += [None] * (5 - len(rest))
                 raw_tous, row_source = rest[:4], rest[4]
-            if not isinstance(meter_id, int) or isinstance(meter_id, bool) or meter_id <= 0:
-                errors.append((index, _("Missing or invalid meter.")))
-                continue
-            read_at = _to_utc_naive(read_at)
+            if not is_record_id(meter_id):
+                raise RowError(_("Missing or invalid meter."))
+            read_at = to_utc_naive(read_at)
             if read_at is None:
-                errors.append((index, _("Missing or invalid timestamp.")))
-                continue
-            total = _to_number(total)
+                raise RowError(_("Missing or invalid timestamp."))
+            total = to_number(total)
             if total is None:
-                errors.append((index, _("Missing or invalid register total.")))
-                continue
-            tous = [None if raw in (None, "", False) else _to_number(raw) for raw in raw_tous]
+                raise RowError(_("Missing or invalid register total."))
+            tous = [None if raw in (None, "", False) else to_number(raw) for raw in raw_tous]
             bad = [
                 f"T{n}"
                 for n, (raw, value) in enumerate(zip(raw_tous, tous, strict=True), 1)
                 if value is None and raw not in (None, "", False)
             ]
             if bad:
-                errors.append((index, _("Invalid register %(register)s.", register=bad[0])))
-                continue
+                raise RowError(_("Invalid register %(register)s.", register=bad[0]))
             if row_source and row_source not in source_keys:
-                errors.append((index, _("Unknown source %(source)s.", source=row_source)))
-                continue
-            key = (meter_id, read_at)
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            columns["indexes"].append(index)
-            columns["meter_ids"].append(meter_id)
-            columns["read_ats"].append(read_at)
-            columns["totals"].append(total)
-            columns["t1"].append(tous[0])
-            columns["t2"].append(tous[1])
-            columns["t3"].append(tous[2])
-            columns["t4"].append(tous[3])
-            columns["sources"].append(row_source or source)
+                raise RowError(_("Unknown reading source %(name)s.", name=row_source))
+            return meter_id, read_at, total, *tous, row_source or source
+
+        prepared = collect_rows(rows, parse_row, _INGEST_COLUMNS, key_size=2)
+        columns = prepared["columns"]
         if all(value == source for value in columns["sources"]):
             columns["sources"] = [None] * len(columns["sources"])
-        return {
-            "columns": columns,
-            "errors": errors,
-            "duplicates": duplicates,
-            "received": received,
-            "source": source,
-        }
+        return {**prepared, "source": source}
 
     @api.model
     def _recompute_after(self, points, ids=()):
@@ -753,36 +667,3 @@ class PrepaidReading(models.Model):
                 )
                 moment += timedelta(hours=1)
         return self._ingest(rows)
-
-
-def _to_utc_naive(value):
-    """Return ``value`` as a naive UTC datetime, or None when it is not a timestamp."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return fields.Datetime.to_datetime(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _to_number(value):
-    """Return ``value`` as a finite int, float or Decimal, or None when it is not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, str) and value.strip():
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None

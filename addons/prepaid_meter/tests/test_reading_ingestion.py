@@ -173,13 +173,16 @@ class TestReadingIngestion(ReadingCommon):
             {"meter_id": 999999999, "read_at": T0, "total": 1},
             (self.meter.id, T0 + timedelta(hours=2), "2.5", None, None, None, None, "manual"),
             (self.meter.id, T0 + timedelta(hours=3), 3, "x"),
+            (self.meter.id, T0 + timedelta(hours=4), 4, None, None, None, None, "carrier pigeon"),
         ]
         summary = self.Reading._ingest(rows)
-        self.assertEqual(summary["received"], 7)
+        self.assertEqual(summary["received"], 8)
         self.assertEqual(summary["inserted"], 2)
-        self.assertEqual(summary["rejected"], 5)
+        self.assertEqual(summary["rejected"], 6)
         self.assertEqual(summary["duplicates"], 0)
-        self.assertEqual(sorted(index for index, _reason in summary["errors"]), [1, 2, 3, 4, 6])
+        errors = dict(summary["errors"])
+        self.assertEqual(sorted(errors), [1, 2, 3, 4, 6, 7])
+        self.assertIn("carrier pigeon", errors[7])
         readings = self._readings(self.meter)
         self.assertEqual(readings.mapped("source"), ["gateway", "manual"])
         self.assertEqual(readings[1].total, 2.5)

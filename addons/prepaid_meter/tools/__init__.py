@@ -3,10 +3,11 @@
 * :mod:`.tariff_data`: the plain data of a tariff (frozen dataclasses, errors);
 * :mod:`.tariff_validation`: the rules of a valid tariff, shared by the Odoo
   constraints and the engine;
-* :mod:`.tariff_engine`: rates consumption intervals (exact Decimal results).
+* :mod:`.tariff_engine`: rates consumption intervals (exact Decimal results);
+* :mod:`.ingest_rows`: row-to-column bookkeeping of the batch ingestion methods.
 
 Keep every module of this package importable without Odoo (a test imports it
 with ``sys.modules["odoo"] = None``), with relative imports only.
 """
 
-from . import tariff_data, tariff_engine, tariff_validation
+from . import ingest_rows, tariff_data, tariff_engine, tariff_validation
