@@ -235,7 +235,19 @@ class PrepaidAccount(models.Model):
                 vals["name"] = self.env["ir.sequence"].with_company(company).next_by_code(
                     "prepaid.account"
                 ) or self.env._("New")
+        if any(vals.get("state", "draft") != "draft" for vals in vals_list):
+            self._check_manager()
         return super().create(vals_list)
+
+    def write(self, vals):
+        # The state machine is for managers (see _check_manager): writing the state directly
+        # must not bypass action_open() and its checks. Record rules are checked before a write,
+        # not after: an operator must not give an account a room outside their sites.
+        if {"state", "date_open", "date_closed"} & set(vals):
+            self._check_manager()
+        if vals.get("room_id") and not self.env.su:
+            self.env["prepaid.site"].browse(vals["room_id"]).check_access("read")
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):

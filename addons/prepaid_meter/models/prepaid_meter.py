@@ -288,9 +288,22 @@ class PrepaidMeter(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_target_access(vals)
         if vals.get("account_id"):
             self._check_account_change(vals["account_id"])
         return super().write(vals)
+
+    @api.model
+    def _check_target_access(self, vals):
+        """Record rules are checked before a write, not after: check that the user may read
+        the room and the account a meter is given, so that an operator cannot move a meter of
+        their sites into a room or onto an account of sites they do not operate."""
+        if self.env.su:
+            return
+        if vals.get("room_id"):
+            self.env["prepaid.site"].browse(vals["room_id"]).check_access("read")
+        if vals.get("account_id"):
+            self.env["prepaid.account"].browse(vals["account_id"]).check_access("read")
 
     def _check_account_change(self, account_id):
         """A meter of an open or suspended account cannot be handed to another account

@@ -1,3 +1,4 @@
+import base64
 from datetime import datetime
 
 from odoo import Command
@@ -177,6 +178,63 @@ class TestAccessRights(PrepaidMeterCommon):
             self.env["prepaid.account"].with_user(self.operator_b).search([("id", "=", draft.id)])
         )
 
+    def test_operator_cannot_move_records_out_of_their_sites(self):
+        # Record rules are checked before a write: the targets are checked too.
+        meter = self.meter_a.with_user(self.operator_user)
+        with self.assertRaises(AccessError):
+            meter.room_id = self.room_b
+        with self.assertRaises(AccessError):
+            meter.account_id = self.account_b
+        account = self.account_a.with_user(self.operator_user)
+        with self.assertRaises(AccessError):
+            account.room_id = self.room_b
+        self.assertEqual((self.meter_a.room_id, self.account_a.room_id), (self.room, self.room))
+        # Within their sites, they still install meters and prepare accounts.
+        room_a2 = self._create_room("A102")
+        meter.room_id = room_a2
+        account.room_id = room_a2
+        self.assertEqual((self.meter_a.room_id, self.account_a.room_id), (room_a2, room_a2))
+
+    def test_operator_cannot_write_the_account_state(self):
+        account = self.account_a.with_user(self.operator_user)
+        with self.assertRaises(AccessError):
+            account.state = "open"
+        with self.assertRaises(AccessError):
+            account.write({"date_open": "2026-01-01"})
+        with self.assertRaises(AccessError):
+            account.create({"partner_id": self.tenant.id, "state": "open"})
+        self.assertEqual(self.account_a.state, "draft")
+
+    def test_operator_cannot_use_the_manager_wizards(self):
+        with self.assertRaises(AccessError):
+            self.env["prepaid.meter.replace"].with_user(self.operator_user).create(
+                {"old_meter_id": self.meter_a.id, "final_total": 1.0}
+            )
+        with self.assertRaises(AccessError):
+            self.env["prepaid.account.open"].with_user(self.operator_user).create(
+                {"account_ids": [Command.set(self.account_a.ids)]}
+            )
+        self.assertEqual(self.account_a.state, "draft")
+
+    def test_operator_imports_readings_of_own_meters_only(self):
+        content = (
+            "serial,timestamp,total\n"
+            f"{self.meter_a.serial_number},2026-03-01 08:00,10\n"
+            f"{self.meter_b.serial_number},2026-03-01 08:00,20\n"
+        )
+        wizard = (
+            self.env["prepaid.reading.import"]
+            .with_user(self.operator_user)
+            .create({"file": base64.b64encode(content.encode()), "filename": "r.csv", "tz": "UTC"})
+        )
+        wizard.action_import()
+        self.assertEqual((wizard.imported_count, wizard.rejected_count), (1, 1))
+        self.assertIn(f"Line 3: Unknown meter {self.meter_b.serial_number}.", wizard.report)
+        readings = self.env["prepaid.reading"].search(
+            [("meter_id", "in", (self.meter_a | self.meter_b).ids)]
+        )
+        self.assertEqual(readings.meter_id, self.meter_a)
+
 
 @tagged("post_install", "-at_install")
 class TestMultiCompany(PrepaidMeterCommon):
@@ -226,3 +284,60 @@ class TestMultiCompany(PrepaidMeterCommon):
         account.action_open()
         self.assertEqual(account.state, "open")
         self.assertEqual(self.meter_2.state, "active")
+
+    def test_tariff_details_are_separated(self):
+        tariff = self._create_tariff(name="Company 1 tariff")
+        version = self.env["prepaid.tariff.version"].create(
+            {
+                "tariff_id": tariff.id,
+                "date_from": "2026-01-01",
+                "kind": "tiered_tou",
+                "price_peak": 1.0,
+                "price_valley": 0.5,
+                "band_ids": [
+                    Command.create({"hour_from": 0.0, "hour_to": 8.0, "band": "valley"}),
+                    Command.create({"hour_from": 8.0, "hour_to": 24.0, "band": "peak"}),
+                ],
+                "tier_ids": [Command.create({"quantity_from": 0.0, "price_adder": 0.1})],
+                "fixed_charge_ids": [
+                    Command.create({"name": "Meter rental", "amount": 5.0, "period": "month"})
+                ],
+            }
+        )
+        calendar = self.env["prepaid.holiday.calendar"].create(
+            {
+                "name": "Company 1 holidays",
+                "holiday_ids": [Command.create({"date": "2026-05-01", "name": "Labour Day"})],
+            }
+        )
+        shared = self.env["prepaid.holiday.calendar"].create(
+            {
+                "name": "Shared holidays",
+                "company_id": False,
+                "holiday_ids": [Command.create({"date": "2026-10-01", "name": "National Day"})],
+            }
+        )
+        manager_2 = self._create_prepaid_user(
+            "test_prepaid_manager_2", "manager", company=self.company_2
+        )
+        details = {
+            "prepaid.tariff.band": version.band_ids,
+            "prepaid.tariff.tier": version.tier_ids,
+            "prepaid.tariff.fixed.charge": version.fixed_charge_ids,
+            "prepaid.holiday": calendar.holiday_ids,
+        }
+        for model, records in details.items():
+            self.assertEqual(len(records), 2 if model == "prepaid.tariff.band" else 1, model)
+            Model = self.env[model].with_user(manager_2)
+            self.assertFalse(Model.search([("id", "in", records.ids)]), model)
+            with self.assertRaises(AccessError, msg=model):
+                Model.browse(records.ids).read(["id"])
+            # The company's own managers still see them.
+            own = self.env[model].with_user(self.manager_user).search([("id", "in", records.ids)])
+            self.assertEqual(own, records, model)
+        self.assertEqual(
+            self.env["prepaid.holiday"]
+            .with_user(manager_2)
+            .search([("id", "in", shared.holiday_ids.ids)]),
+            shared.holiday_ids,
+        )

@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo.exceptions import UserError
@@ -28,6 +29,14 @@ class TestMeterReplace(ReadingCommon):
         for name, value in values.items():
             setattr(form, name, value)
         return form.save().action_replace()
+
+    @contextmanager
+    def _assert_refused(self, regex):
+        """``assertRaisesRegex`` inside a savepoint (Odoo's ``assertRaises`` rolls back the
+        readings stored before the error; the unittest one would leave them)."""
+        with self.assertRaises(UserError) as capture:
+            yield capture
+        self.assertRegex(str(capture.exception), regex)
 
     def _consumption(self, meters, start, end):
         readings = self.Reading.search(
@@ -102,3 +111,33 @@ class TestMeterReplace(ReadingCommon):
                 new_meter_mode="existing",
                 new_meter_id=stock,
             )
+
+    def test_final_value_below_the_last_reading_is_refused(self):
+        # Stored as a backwards reading it would count nothing: the consumption since the
+        # last reading would be lost with the swap.
+        self.Reading._ingest(self._rows(self.old, [100.0, 150.0]))
+        with self._assert_refused("below its last reading"):
+            self._replace(
+                replaced_at=T0 + timedelta(hours=2), final_total=120.0, new_serial_number="RT-B"
+            )
+        self.assertEqual(self.old.state, "active")
+        self.assertEqual(self._readings(self.old).mapped("total"), [100.0, 150.0])
+
+    def test_wrong_replacements_are_refused(self):
+        swap = T0 + timedelta(hours=1)
+        with self._assert_refused("cannot be negative"):
+            self._replace(replaced_at=swap, final_total=-1.0, new_serial_number="RT-NEG")
+        with self._assert_refused("serial number and the model"):
+            self.env["prepaid.meter.replace"].create(
+                {"old_meter_id": self.old.id, "replaced_at": swap, "final_total": 1.0}
+            ).action_replace()
+        water = self._new_meter("RT-WATER", model=self.model_water)
+        with self._assert_refused("same utility"):
+            self._replace(
+                replaced_at=swap, final_total=1.0, new_meter_mode="existing", new_meter_id=water
+            )
+        self.old.action_remove()
+        with self._assert_refused("already removed"):
+            self.env["prepaid.meter.replace"].create(
+                {"old_meter_id": self.old.id, "final_total": 1.0, "new_serial_number": "RT-X"}
+            ).action_replace()

@@ -125,3 +125,40 @@ class TestSite(PrepaidMeterCommon):
         self.assertEqual(self.env["prepaid.meter"].search(action["domain"]).room_id, self.room)
         action = self.building.action_view_rooms()
         self.assertEqual(self.env["prepaid.site"].search(action["domain"]), self.room)
+
+    def test_room_monitoring_query_count_does_not_grow(self):
+        """The fields of the room monitoring kanban are computed for the whole page."""
+        fields_shown = [
+            "name",
+            "monitor_state",
+            "tenant_id",
+            "account_id",
+            "meter_count",
+            "offline_meter_count",
+            "disconnected_meter_count",
+            "floor_area",
+        ]
+
+        def read_queries(rooms):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            rooms.read(fields_shown)
+            return self.env.cr.sql_log_count - before
+
+        def make_rooms(prefix, number):
+            rooms = self.env["prepaid.site"]
+            for index in range(number):
+                room = self._create_room(f"{prefix}{index}")
+                self._create_meter(room=room).online_state = "offline"
+                self._create_meter(utility="water", room=room).supply_state = "disconnected"
+                rooms |= room
+            return rooms
+
+        few, many = make_rooms("Few", 2), make_rooms("Many", 12)
+        self._create_open_account(room=few[0])
+        self._create_open_account(room=many[0])
+        self.assertEqual(read_queries(few), read_queries(many))
+        self.assertEqual(
+            many.mapped("offline_meter_count"), [1] * 12, "each room has one offline meter"
+        )
+        self.assertEqual(many.mapped("disconnected_meter_count"), [1] * 12)

@@ -81,11 +81,25 @@ class PrepaidMeterReplace(models.TransientModel):
         old = self.old_meter_id
         self._check_replacement()
         Reading = self.env["prepaid.reading"]
+        previous_total = old.last_reading_total
         final = Reading._ingest(
             [{"meter_id": old.id, "read_at": self.replaced_at, "total": self.final_total}],
             source="manual",
         )
         self._check_ingested(final, old)
+        if final["qualities"].get("backwards"):
+            # Stored as is, a backwards final reading counts nothing: the consumption since
+            # the last reading would be lost with the swap.
+            raise UserError(
+                self.env._(
+                    "The final register value %(total)s of meter %(meter)s is below its last "
+                    "reading %(last)s. Check the value (a register that rolled over through "
+                    "zero is accepted).",
+                    total=self.final_total,
+                    meter=old.display_name,
+                    last=previous_total,
+                )
+            )
 
         new = self._get_new_meter()
         new.write(

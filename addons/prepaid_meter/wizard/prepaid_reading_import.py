@@ -127,7 +127,11 @@ class PrepaidReadingImport(models.TransientModel):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "prepaid_meter.prepaid_reading_action"
         )
-        action["domain"] = [("source", "=", "import"), ("create_date", ">=", self.create_date)]
+        action["domain"] = [
+            ("source", "=", "import"),
+            ("create_uid", "=", self.create_uid.id),
+            ("create_date", ">=", self.create_date),
+        ]
         return action
 
     # === BUSINESS METHODS === #
@@ -239,7 +243,7 @@ class PrepaidReadingImport(models.TransientModel):
             read_at = _parse_timestamp(values["timestamp"], tz)
             if read_at is None:
                 rejected.append(
-                    (number, _("Bad date %(value)s.", value=_shown(values["timestamp"])))
+                    (number, _("Bad date %(value)s.", value=self._format_cell(values["timestamp"])))
                 )
                 continue
             row = {"meter_id": found[0], "read_at": read_at}
@@ -252,7 +256,7 @@ class PrepaidReadingImport(models.TransientModel):
                 if number_value is None or number_value < 0:
                     error = _(
                         "Bad number %(value)s in column %(column)s.",
-                        value=_shown(raw),
+                        value=self._format_cell(raw),
                         column=column,
                     )
                     break
@@ -264,9 +268,9 @@ class PrepaidReadingImport(models.TransientModel):
             line_numbers.append(number)
         return rows, line_numbers, rejected
 
-
-def _shown(value):
-    return "(empty)" if value in (None, "") else repr(str(value))
+    def _format_cell(self, value):
+        """A cell as shown in the report of a rejected line."""
+        return self.env._("(empty)") if value in (None, "") else repr(str(value))
 
 
 def _parse_timestamp(value, tz):
