@@ -53,7 +53,8 @@ addons_path() {
 
 require_odoo() {
     ODOO_SRC_DIR=$(installed_odoo_src)
-    [ -n "$ODOO_SRC_DIR" ] || die "Odoo 18 is not installed for this project.
+    [ -n "$ODOO_SRC_DIR" ] || die "Odoo 18 is not installed for this project (looked in $PREPAID_HOME:
+  no odoo-src-path naming an Odoo 18.0 source tree, or no virtualenv).
   Run:  ODOO_SRC=/path/to/odoo-18-source make setup
   where the directory holds an Odoo 18.0 source tree (odoo-bin, odoo/release.py, addons/).
   Without ODOO_SRC, make setup tries the official https://github.com/odoo/odoo (branch 18.0)."

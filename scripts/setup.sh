@@ -5,14 +5,15 @@ source "$(dirname "$0")/common.sh"
 APT_PACKAGES=(postgresql postgresql-contrib libpq-dev libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev
               chromium wkhtmltopdf socat fonts-noto-cjk git)
 
-install_system_packages() {
-    local missing=() p
-    for p in "${APT_PACKAGES[@]}"; do
+install_system_packages() {  # [package...]: default all of APT_PACKAGES
+    local missing=() p wanted=("$@")
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${APT_PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     say "Installing Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq
+    $SUDO apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
@@ -27,6 +28,7 @@ locate_odoo_source() {
     local upstream=$PREPAID_HOME/odoo-upstream
     if is_odoo18 "$upstream"; then echo "$upstream"; return; fi
     say "No ODOO_SRC given: trying the official Odoo 18.0 source (github.com/odoo/odoo)"
+    command -v git >/dev/null || install_system_packages git
     if timeout 600 git clone -q --depth 1 --branch 18.0 https://github.com/odoo/odoo.git "$upstream.tmp" 2>/dev/null; then
         mv "$upstream.tmp" "$upstream"; echo "$upstream"; return
     fi
@@ -56,8 +58,10 @@ install_python() {
 }
 
 mkdir -p "$PREPAID_HOME"
-install_system_packages
+# Find Odoo first: without it the set-up cannot succeed, and it stops with the instructions
+# before installing any system package.
 src=$(locate_odoo_source)
+install_system_packages
 install_python "$src"
 echo "$src" > "$ODOO_SRC_FILE"
 # Make `import odoo` work in the virtualenv (benchmarks and end-to-end scripts).

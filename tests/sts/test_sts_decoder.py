@@ -172,3 +172,22 @@ def test_assemble_key_change_reports_missing_sections():
     kct1 = tokens.KeyChange1(0xF, 1, 0, 2, 0x01020304)
     with pytest.raises(StsInputError, match="KEY_CHANGE_2"):
         tokens.assemble_key_change([kct1], 8)
+
+
+def test_key_material_not_in_repr(provider):
+    """Key change sections and the new key they carry keep the key out of repr() (logs,
+    tracebacks, assertion messages)."""
+    old = KeyParams(pan=PAN, sgc=123457, ti=1, krn=4, ea=EA.MISTY1, dkga=4, base_date=2014)
+    new = dataclasses.replace(old, krn=5)
+    new_key = provider.decoder_key(new)
+    sections = provider.issue_key_change(old, new)
+    texts = [repr(section) for section in sections] + [str(s.token) for s in sections]
+    words = [int.from_bytes(new_key[i : i + 4], "big") for i in range(0, 16, 4)]
+    assembled = tokens.assemble_key_change([s.token for s in sections], 16)
+    assert assembled.decoder_key == new_key
+    texts.append(repr(assembled))
+    for text in texts:
+        assert new_key.hex() not in text.lower()
+        for word in words:
+            assert str(word) not in text
+            assert f"{word:x}" not in text.lower()

@@ -126,7 +126,7 @@ class PrepaidStsVending(models.AbstractModel):
                 data, value = 0, None
             if data is not None and not 0 <= data <= 0xFFFF:
                 raise sts.StsInputError(f"the value {data} does not fit in 16 bits")
-        except sts.StsError as error:
+        except (sts.StsError, TypeError, ValueError) as error:  # int() of a bad value too
             raise UserError(
                 self.env._("Invalid management token value: %(error)s", error=error)
             ) from None
@@ -170,6 +170,7 @@ class PrepaidStsVending(models.AbstractModel):
         batch_ref = _batch_ref(now)
         vals_list = []
         updates = []
+        providers = {}  # one provider (one decryption) per (current key, new key) and request
         for meter in meters.sudo():
             params = meter._sts_key_params()
             old_key = meter.sts_vending_key_id
@@ -201,11 +202,13 @@ class PrepaidStsVending(models.AbstractModel):
                             meter=meter.display_name,
                         )
                     )
-                provider = self._get_token_provider(meter, new_key)
-                issued = provider.issue_key_change(params, new_params)
+                key_pair = (old_key.id, new_key.id)
+                if key_pair not in providers:
+                    providers[key_pair] = self._get_token_provider(meter, new_key)
+                issued = providers[key_pair].issue_key_change(params, new_params)
             except sts.StsError as error:
                 raise self._user_error(meter, error) from None
-            description = _describe_key_change(params, new_params)
+            description = _describe_key_change(self.env, params, new_params)
             for sequence, section in enumerate(issued, start=1):
                 subclass = _key_change_subclass(section, sequence, len(issued))
                 vals_list.append(
@@ -223,9 +226,9 @@ class PrepaidStsVending(models.AbstractModel):
                 )
             updates.append((meter, new_key, new_params, description))
         tokens = self.env["prepaid.sts.token"].sudo().create(vals_list)
+        tokens_by_meter = tokens.grouped("meter_id")
         for meter, new_key, new_params, description in updates:
-            meter_tokens = tokens.filtered(lambda t, m=meter: t.meter_id == m)
-            self._apply_key_change(meter, new_key, new_params, meter_tokens, description)
+            self._apply_key_change(meter, new_key, new_params, tokens_by_meter[meter], description)
         _logger.info(
             "Issued STS key change sets for meters %s (batch %s, user %s)",
             meters.ids,
@@ -322,16 +325,24 @@ class PrepaidStsVending(models.AbstractModel):
     def _lock_meters(self, meters):
         """Lock the meters' rows until the end of the transaction, in id order.
 
-        Two sessions issuing tokens for a meter run one after the other, so the second one sees
-        the TIDs of the first. ``FOR NO KEY UPDATE`` and not ``FOR UPDATE``: it still excludes
-        another issuer, but not the inserts of readings or events that reference the meter.
+        Two sessions issuing tokens for a meter run one after the other, and the second one
+        sees the TIDs of the first. A mere ``SELECT ... FOR NO KEY UPDATE`` is not enough for
+        that: Odoo runs in REPEATABLE READ and the second transaction's snapshot predates the
+        first one's commit, so after waiting for the lock it would still not see the new tokens,
+        allocate the same TID and fail on the unique index. A no-op UPDATE of the rows makes
+        PostgreSQL raise a serialization failure in the second transaction instead, which Odoo
+        retries with a fresh snapshot. An UPDATE of a non-key column takes the same row lock
+        as ``FOR NO KEY UPDATE``: it excludes another issuer, but not the inserts of readings
+        or events that reference the meter.
         """
         meters.flush_recordset()
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM %s WHERE id IN %s ORDER BY id FOR NO KEY UPDATE",
-                SQL.identifier(meters._table),
-                tuple(meters.ids),
+                """UPDATE %(table)s SET write_date = write_date
+                    WHERE id IN (SELECT id FROM %(table)s WHERE id IN %(ids)s
+                                  ORDER BY id FOR NO KEY UPDATE)""",
+                table=SQL.identifier(meters._table),
+                ids=tuple(meters.ids),
             )
         )
         meters.invalidate_recordset()
@@ -636,8 +647,9 @@ def _key_change_subclass(issued, sequence, count):
     return order[sequence - 1]
 
 
-def _describe_key_change(old, new):
-    """One line saying what a key change set changes (no key material)."""
+def _describe_key_change(env, old, new):
+    """One line saying what a key change set changes (no key material), in the user's language:
+    it is the description of the tokens, printed on the receipt and posted on the meter."""
     parts = []
     for label, name in (
         ("SGC", "sgc"),
@@ -646,11 +658,11 @@ def _describe_key_change(old, new):
         ("TI", "ti"),
         ("KT", "kt"),
         ("KEN", "ken"),
-        ("base date", "base_date"),
+        (env._("base date"), "base_date"),
     ):
         before, after = getattr(old, name), getattr(new, name)
         if before != after:
             parts.append(f"{label} {before} → {after}")
     if new.base_date != old.base_date:
-        parts.append("roll-over (RO=1)")
+        parts.append(env._("roll-over (RO=1)"))
     return ", ".join(parts)

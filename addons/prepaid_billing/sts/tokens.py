@@ -15,7 +15,7 @@ significant bits first, CRC always in the low 16 bits::
 then transpose); the reverse lives in :mod:`.decoder`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar
 
@@ -192,7 +192,9 @@ class KeyChange1(_Token):
     krn: int
     ro: int
     kt: int
-    nkho: int
+    # Key material (a part of the new decoder key): kept out of repr(), hence out of logs,
+    # tracebacks and test failure messages.
+    nkho: int = field(repr=False)
     res: int = 0
 
     def __post_init__(self):
@@ -220,7 +222,7 @@ class KeyChange2(_Token):
     subclass: ClassVar[Management] = Management.KEY_CHANGE_2
     kenlo: int
     ti: int
-    nklo: int
+    nklo: int = field(repr=False)  # key material: not in repr()
 
     def __post_init__(self):
         for name, bits in (("kenlo", 4), ("ti", 8), ("nklo", 32)):
@@ -237,7 +239,7 @@ class _MiddleSection(_Token):
     token_class: ClassVar[TokenClass] = TokenClass.MANAGEMENT
     subclass: ClassVar[Management]
     sgc_part: int
-    nkmo: int
+    nkmo: int = field(repr=False)  # key material: not in repr()
 
     def __post_init__(self):
         _check("SGC part", self.sgc_part, 12)
@@ -268,7 +270,7 @@ KEY_CHANGES = (KeyChange1, KeyChange2, KeyChange3, KeyChange4)
 class NewKey:
     """What a complete set of key change tokens tells the meter."""
 
-    decoder_key: bytes
+    decoder_key: bytes = field(repr=False)  # key material: not in repr()
     ken: int
     krn: int
     kt: int

@@ -1,9 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
+from psycopg2.errors import SerializationFailure
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -103,6 +106,26 @@ class TestStsTokenIssue(PrepaidStsCommon):
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
             self.env["prepaid.sts.token"].create(vals)
 
+    def test_concurrent_issuer_is_retried_not_given_a_used_tid(self):
+        """Two requests issuing for one meter: the second one's snapshot predates the first
+        one's commit, so it could not see the first one's TIDs. Locking the meter must make it
+        fail with a serialization failure (which Odoo retries with a fresh snapshot), not let
+        it through to allocate a TID already used. Run on committed data in two real
+        transactions: a row of base data stands for the meter (the lock only needs a table
+        with write_date), and the lock changes nothing in it."""
+        row_id = self.env.ref("base.partner_root").id
+        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
+            cr_a.execute("SET LOCAL lock_timeout = '10s'")
+            cr_b.execute("SET LOCAL lock_timeout = '10s'")
+            cr_b.execute("SELECT 1")  # B's snapshot (SET takes none), before A commits
+            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
+            env_a["prepaid.sts.vending"]._lock_meters(env_a["res.partner"].browse(row_id))
+            cr_a.commit()
+            env_b = api.Environment(cr_b, SUPERUSER_ID, {})
+            with self.assertRaises(SerializationFailure), mute_logger("odoo.sql_db"):
+                env_b["prepaid.sts.vending"]._lock_meters(env_b["res.partner"].browse(row_id))
+            cr_b.rollback()
+
     def test_management_tokens(self):
         meter = self._create_sts_meter()
         decoder = self._meter_decoder(meter)
@@ -129,6 +152,8 @@ class TestStsTokenIssue(PrepaidStsCommon):
         self.assertEqual(self._meter_decoder(water).enter(factor.digits).value, 10)
         with self.assertRaisesRegex(UserError, "power limit"):
             meter._sts_issue_management("max_power_limit")
+        with self.assertRaisesRegex(UserError, "Invalid management token value"):
+            meter._sts_issue_management("clear_credit", "first")  # not a register number
 
     def test_key_change_rollover_1993_to_2014(self):
         """A meter still on the 1993 base date gets no token dated after 2024-11-24; a key
@@ -197,6 +222,37 @@ class TestStsTokenIssue(PrepaidStsCommon):
         # No base date after 2035.
         with self.assertRaisesRegex(UserError, "no base date"):
             meters[0]._sts_issue_key_change(rollover=True)
+
+    @freeze_time("2025-03-01 10:15:42")
+    def test_batch_issuing_does_not_query_per_meter(self):
+        """Credit for many meters: the number of queries does not grow with the meters, and
+        each vending key is decrypted once per request (also for key change sets)."""
+        Key = self.env.registry["prepaid.sts.vending.key"]
+        decrypt = Key._get_vending_key
+        decrypted = []
+
+        def counting(key):
+            decrypted.append(key.id)
+            return decrypt(key)
+
+        def issue(count):
+            meters = self.env["prepaid.meter"].concat(
+                *(self._create_sts_meter() for _ in range(count))
+            )
+            self.env.invalidate_all()
+            before = self.cr.sql_log_count
+            meters._sts_issue_credit(1)
+            return self.cr.sql_log_count - before
+
+        with patch.object(Key, "_get_vending_key", counting):
+            issue(1)  # warm the caches (groups, xml ids)
+            self.assertEqual(issue(2), issue(6))
+            self.assertEqual(decrypted, [self.key_sta.id] * 3)
+            decrypted.clear()
+            new_key = self._create_vending_key("123456", 2, "02", "0102030405060708")
+            meters = self._create_sts_meter() | self._create_sts_meter()
+            meters.with_user(self.admin_user)._sts_issue_key_change(vending_key=new_key)
+            self.assertEqual(sorted(decrypted), sorted([self.key_sta.id, new_key.id]))
 
     def test_key_change_needs_a_change(self):
         meter = self._create_sts_meter()
