@@ -9,9 +9,17 @@ pg_start
 DB=${PREPAID_DEMO_DB:-prepaid_demo}
 ADDONS=$(present_addons)
 if psql -p "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
-    say "Updating database $DB ($ADDONS)"
+    # Update what is installed, install what is new: "-i" on an installed addon would reload
+    # its data in init mode and rewrite the demo records users have changed.
+    installed=$(psql -p "$PG_PORT" -d "$DB" -tAc "SELECT string_agg(name, ',') FROM ir_module_module
+        WHERE state = 'installed' AND name = ANY(string_to_array('$ADDONS', ','))")
+    missing=$(comm -23 <(tr , '\n' <<<"$ADDONS" | sort) <(tr , '\n' <<<"$installed" | sort) | paste -sd,)
+    say "Updating database $DB (update: ${installed:-none}; install: ${missing:-none})"
+    args=()
+    [ -n "$installed" ] && args+=(-u "$installed")
+    [ -n "$missing" ] && args+=(-i "$missing")
     # shellcheck disable=SC2046
-    $(odoo_cmd) -d "$DB" -i "$ADDONS" -u "$ADDONS" --stop-after-init
+    $(odoo_cmd) -d "$DB" "${args[@]}" --stop-after-init
 else
     say "Creating database $DB with demo data ($ADDONS)"
     # shellcheck disable=SC2046
