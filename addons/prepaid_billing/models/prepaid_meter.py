@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+
 from .. import sts
 
 OPERATOR_GROUP = "prepaid_meter.prepaid_meter_group_operator"
@@ -270,13 +272,7 @@ class PrepaidMeter(models.Model):
             meter.sts_iin, meter.sts_drn = pan[:6], pan[6:17]
 
     def _compute_sts_token_count(self):
-        counts = dict(
-            self.env["prepaid.sts.token"]._read_group(
-                [("meter_id", "in", self.ids)], groupby=["meter_id"], aggregates=["__count"]
-            )
-        )
-        for meter in self:
-            meter.sts_token_count = counts.get(meter._origin, 0)
+        set_related_counts(self, "sts_token_count", "prepaid.sts.token", "meter_id")
 
     @api.depends("sts_vending_key_id")
     def _compute_sts_is_keyed(self):

@@ -3,6 +3,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+
 from .. import sts
 
 _logger = logging.getLogger(__name__)
@@ -48,13 +50,7 @@ class PrepaidStsProvider(models.Model):
     # === COMPUTE METHODS === #
 
     def _compute_vending_key_count(self):
-        counts = dict(
-            self.env["prepaid.sts.vending.key"]._read_group(
-                [("provider_id", "in", self.ids)], groupby=["provider_id"], aggregates=["__count"]
-            )
-        )
-        for provider in self:
-            provider.vending_key_count = counts.get(provider._origin, 0)
+        set_related_counts(self, "vending_key_count", "prepaid.sts.vending.key", "provider_id")
 
     # === CRUD METHODS === #
 

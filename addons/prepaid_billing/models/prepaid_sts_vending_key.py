@@ -13,6 +13,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.sql import column_exists, create_column
 
+from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+
 try:  # cryptography >= 43 moved single/triple DES to the "decrepit" namespace
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 except ImportError:  # pragma: no cover - depends on the installed version
@@ -186,15 +188,7 @@ class PrepaidStsVendingKey(models.Model):
         self.invalidate_recordset(["vending_key"])
 
     def _compute_meter_count(self):
-        counts = dict(
-            self.env["prepaid.meter"]._read_group(
-                [("sts_vending_key_id", "in", self.ids)],
-                groupby=["sts_vending_key_id"],
-                aggregates=["__count"],
-            )
-        )
-        for key in self:
-            key.meter_count = counts.get(key._origin, 0)
+        set_related_counts(self, "meter_count", "prepaid.meter", "sts_vending_key_id")
 
     @api.depends("name", "sgc", "krn")
     def _compute_display_name(self):

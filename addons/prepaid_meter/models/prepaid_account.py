@@ -4,6 +4,8 @@ from datetime import timedelta
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .related_counts import set_related_counts
+
 _logger = logging.getLogger(__name__)
 
 # The tariff field of an account for each utility of its meters.
@@ -193,13 +195,7 @@ class PrepaidAccount(models.Model):
     # === COMPUTE METHODS === #
 
     def _compute_meter_count(self):
-        counts = dict(
-            self.env["prepaid.meter"]._read_group(
-                [("account_id", "in", self.ids)], groupby=["account_id"], aggregates=["__count"]
-            )
-        )
-        for account in self:
-            account.meter_count = counts.get(account._origin, 0)
+        set_related_counts(self, "meter_count", "prepaid.meter", "account_id")
 
     @api.depends("name", "partner_id")
     def _compute_display_name(self):

@@ -6,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import formatLang
 
+from .related_counts import set_related_counts
+
 _logger = logging.getLogger(__name__)
 
 # Hardware actions: the capability check each one needs and the action it cancels.
@@ -856,24 +858,16 @@ class PrepaidMeter(models.Model):
             meter.last_reading_id = by_key.get((meter.id, meter.last_reading_at), False)
 
     def _compute_reading_count(self):
-        counts = dict(
-            self.env["prepaid.reading"]._read_group(
-                [("meter_id", "in", self.ids)], groupby=["meter_id"], aggregates=["__count"]
-            )
-        )
-        for meter in self:
-            meter.reading_count = counts.get(meter._origin, 0)
+        set_related_counts(self, "reading_count", "prepaid.reading", "meter_id")
 
     def _compute_open_event_count(self):
-        counts = dict(
-            self.env["prepaid.meter.event"]._read_group(
-                [("meter_id", "in", self.ids), ("acknowledged", "=", False)],
-                groupby=["meter_id"],
-                aggregates=["__count"],
-            )
+        set_related_counts(
+            self,
+            "open_event_count",
+            "prepaid.meter.event",
+            "meter_id",
+            domain=[("acknowledged", "=", False)],
         )
-        for meter in self:
-            meter.open_event_count = counts.get(meter._origin, 0)
 
     def action_view_readings(self):
         self.ensure_one()

@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .related_counts import set_related_counts
+
 # Value types a register map entry may declare (decoding is done by the gateway drivers with
 # integers and the entry's decimal scale; see readme/CONFIGURE.md for the format).
 REGISTER_VALUE_TYPES = {
@@ -111,13 +113,7 @@ class PrepaidMeterModel(models.Model):
     # === COMPUTE METHODS === #
 
     def _compute_meter_count(self):
-        counts = dict(
-            self.env["prepaid.meter"]._read_group(
-                [("model_id", "in", self.ids)], groupby=["model_id"], aggregates=["__count"]
-            )
-        )
-        for model in self:
-            model.meter_count = counts.get(model._origin, 0)
+        set_related_counts(self, "meter_count", "prepaid.meter", "model_id")
 
     # === ACTION METHODS === #
 
