@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 from .. import sts
 

@@ -3,7 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 from .. import sts
 

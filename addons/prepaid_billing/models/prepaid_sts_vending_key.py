@@ -13,7 +13,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.sql import column_exists, create_column
 
-from odoo.addons.prepaid_meter.models.related_counts import set_related_counts
+from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 try:  # cryptography >= 43 moved single/triple DES to the "decrepit" namespace
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES

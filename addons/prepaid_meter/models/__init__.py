@@ -1,3 +1,4 @@
+from . import prepaid_access_mixin
 from . import prepaid_site
 from . import prepaid_tariff
 from . import prepaid_tariff_version
@@ -9,6 +10,8 @@ from . import prepaid_holiday_calendar
 from . import prepaid_holiday
 from . import prepaid_meter_model
 from . import prepaid_meter
+from . import prepaid_meter_hardware
+from . import prepaid_meter_reading
 from . import prepaid_account
 from . import res_users
 from . import prepaid_ingest_mixin

@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .related_counts import set_related_counts
+from ..tools.related_counts import set_related_counts
 
 _logger = logging.getLogger(__name__)
 

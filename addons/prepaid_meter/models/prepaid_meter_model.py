@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .related_counts import set_related_counts
+from ..tools.related_counts import set_related_counts
 
 # Value types a register map entry may declare (decoding is done by the gateway drivers with
 # integers and the entry's decimal scale; see readme/CONFIGURE.md for the format).
