@@ -83,13 +83,18 @@ pg_start() {
 
 # The machine's Odoo config: the committed odoo.conf plus the secrets of this machine,
 # generated once and kept outside the clone (the STS key store encrypts with its secret).
-machine_conf() {
-    local conf=$PREPAID_HOME/odoo.conf secret_file=$PREPAID_HOME/sts-key-secret
-    if [ ! -s "$secret_file" ]; then
-        (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$secret_file")
+machine_secret() {  # machine_secret <file>: print the secret kept in <file>, made once
+    if [ ! -s "$1" ]; then
+        (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(48))' > "$1")
     fi
+    cat "$1"
+}
+
+machine_conf() {
+    local conf=$PREPAID_HOME/odoo.conf
     (umask 077; { cat "$PROJECT_DIR/odoo.conf"
-      echo "prepaid_sts_key_secret = $(cat "$secret_file")"; } > "$conf")
+      echo "admin_passwd = $(machine_secret "$PREPAID_HOME/master-password")"
+      echo "prepaid_sts_key_secret = $(machine_secret "$PREPAID_HOME/sts-key-secret")"; } > "$conf")
     echo "$conf"
 }
 

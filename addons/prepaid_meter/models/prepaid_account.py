@@ -2,17 +2,35 @@ import logging
 from datetime import timedelta
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
 
 from ..tools.related_counts import set_related_counts
+from .prepaid_access_mixin import MANAGER, PROCESS, requires_group
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 # The tariff field of an account for each utility of its meters.
 TARIFF_FIELD_BY_UTILITY = {
     "electricity": "electricity_tariff_id",
     "water": "water_tariff_id",
 }
+# What the tenant pays and when the supply is cut: free while the account is prepared, for
+# managers once it is in service.
+MONEY_FIELDS = (
+    "partner_id",
+    "billing_mode",
+    "electricity_tariff_id",
+    "water_tariff_id",
+    "alarm1_threshold",
+    "alarm2_threshold",
+    "alarm3_threshold",
+    "cutoff_threshold",
+    "credit_limit",
+)
+# Changed only by the actions (open, suspend, resume, close).
+STATE_FIELDS = ("state", "date_open", "date_closed")
 
 
 class PrepaidAccount(models.Model):
@@ -25,7 +43,7 @@ class PrepaidAccount(models.Model):
 
     _name = "prepaid.account"
     _description = "Utility Account"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.access.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -181,16 +199,26 @@ class PrepaidAccount(models.Model):
                         )
                     )
 
-    @api.constrains("partner_id", "room_id", "state")
-    def _check_open_data(self):
-        for account in self.filtered(lambda a: a.state in ("open", "suspended")):
-            if not account.partner_id:
-                raise ValidationError(
-                    self.env._(
-                        "Account %(account)s is in service: it needs a tenant.",
-                        account=account.display_name,
-                    )
+    @api.constrains(
+        "partner_id",
+        "meter_ids",
+        "billing_mode",
+        "electricity_tariff_id",
+        "water_tariff_id",
+        "state",
+    )
+    def _check_service_rules(self):
+        """The rules of opening hold as long as the account is in service (open or suspended),
+        whatever writes it; ``prepaid.meter.write`` calls this too when a meter changes."""
+        errors = self.filtered(lambda a: a.state in ("open", "suspended"))._get_service_errors()
+        if errors:
+            raise ValidationError(
+                self.env._(
+                    "These accounts are in service and must keep a tenant, meters in rooms and "
+                    "a tariff for each utility:\n%(lines)s",
+                    lines=self._format_error_lines(errors),
                 )
+            )
 
     # === COMPUTE METHODS === #
 
@@ -231,19 +259,22 @@ class PrepaidAccount(models.Model):
                 vals["name"] = self.env["ir.sequence"].with_company(company).next_by_code(
                     "prepaid.account"
                 ) or self.env._("New")
-        if any(vals.get("state", "draft") != "draft" for vals in vals_list):
-            self._check_manager()
         return super().create(vals_list)
 
     def write(self, vals):
-        # The state machine is for managers (see _check_manager): writing the state directly
-        # must not bypass action_open() and its checks. Record rules are checked before a write,
-        # not after: an operator must not give an account a room outside their sites.
-        if {"state", "date_open", "date_closed"} & set(vals):
-            self._check_manager()
+        # Record rules are checked before a write, not after: an operator must not give an
+        # account a room outside their sites.
         if vals.get("room_id") and not self.env.su:
             self.env["prepaid.site"].browse(vals["room_id"]).check_access("read")
         return super().write(vals)
+
+    # === ACCESS POLICY === #
+
+    def _get_write_groups(self):
+        groups = {**super()._get_write_groups(), **dict.fromkeys(STATE_FIELDS, PROCESS)}
+        if any(account.state != "draft" for account in self):
+            groups.update(dict.fromkeys(MONEY_FIELDS, MANAGER))
+        return groups
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
@@ -256,13 +287,13 @@ class PrepaidAccount(models.Model):
 
     # === ACTION METHODS === #
 
+    @requires_group(MANAGER, _lt("open accounts"))
     def action_open(self):
         """Open prepared accounts in one step, all or none: check the tenant, the meters and a
         tariff for the utility of each meter, then open them and activate their meters.
 
         :raise UserError: listing every problem of every account when any account fails
         """
-        self._check_manager()
         self._check_state(("draft",), "open")
         errors = self._get_open_errors()
         if errors:
@@ -282,25 +313,25 @@ class PrepaidAccount(models.Model):
             "context": {"active_model": self._name, "active_ids": self.ids},
         }
 
+    @requires_group(MANAGER, _lt("suspend accounts"))
     def action_suspend(self):
         """Suspend open accounts (open -> suspended): no top-up, rating or reconnection until
         they are resumed. The meters are left as they are."""
-        self._check_manager()
         self._update_state(("open",), "suspended")
         return True
 
+    @requires_group(MANAGER, _lt("resume accounts"))
     def action_resume(self):
         """Resume suspended accounts (suspended -> open)."""
-        self._check_manager()
         self._update_state(("suspended",), "open")
         return True
 
+    @requires_group(MANAGER, _lt("close accounts"))
     def action_close(self):
         """Close open or suspended accounts for good (tenant left). The meters stay linked to
         the account as history until they are given to the next tenant's account."""
-        self._check_manager()
         closed = self._update_state(("open", "suspended"), "closed")
-        closed.date_closed = fields.Date.context_today(self)
+        closed.sudo().date_closed = fields.Date.context_today(self)
         return True
 
     def action_view_meters(self):
@@ -324,25 +355,41 @@ class PrepaidAccount(models.Model):
         return self.cutoff_threshold - self.credit_limit
 
     def _get_open_errors(self):
-        """Return ``{account: [messages]}`` for the accounts that cannot be opened.
+        """Return ``{account: [messages]}`` for the accounts that cannot be opened: drafts
+        whose meters are all usable (none removed) and that meet the service rules.
 
         A meter belongs to one account at a time, and it cannot be handed to a draft while
         another account in service holds it (see ``prepaid.meter._check_account_change``), so
         the meters checked here are on no other open account.
         """
         errors = {}
-        utility_label = self.env["prepaid.meter"]._get_utility_label
         for account in self:
             messages = []
             if account.state != "draft":
                 messages.append(self.env._("it is not a draft."))
+            for meter in account.meter_ids.filtered(lambda m: m.state == "removed"):
+                messages.append(self.env._("meter %(meter)s is removed.", meter=meter.display_name))
+            if messages:
+                errors[account] = messages
+        for account, messages in self._get_service_errors().items():
+            errors.setdefault(account, []).extend(messages)
+        return errors
+
+    def _get_service_errors(self):
+        """Return ``{account: [messages]}`` for the accounts that break the rules of an
+        account in service: a tenant, at least one meter in service, each installed in a room,
+        a tariff for the utility of each, and meters that keep a balance when billing is on the
+        meter. Removed meters stay on the account as history (a replaced meter) and are not
+        judged."""
+        errors = {}
+        utility_label = self.env["prepaid.meter"]._get_utility_label
+        for account in self:
+            messages = []
             if not account.partner_id:
                 messages.append(self.env._("no tenant."))
-            meters = account.meter_ids
+            meters = account.meter_ids.filtered(lambda m: m.state != "removed")
             if not meters:
                 messages.append(self.env._("no meter."))
-            for meter in meters.filtered(lambda m: m.state == "removed"):
-                messages.append(self.env._("meter %(meter)s is removed.", meter=meter.display_name))
             for meter in meters.filtered(lambda m: not m.room_id):
                 messages.append(
                     self.env._(
@@ -367,19 +414,21 @@ class PrepaidAccount(models.Model):
                 errors[account] = messages
         return errors
 
+    def _format_error_lines(self, errors):
+        return "\n".join(
+            f"- {account.display_name}: {' '.join(messages)}"
+            for account, messages in errors.items()
+        )
+
     def _format_open_errors(self, errors):
         return self.env._(
-            "These accounts cannot be opened:\n%(lines)s",
-            lines="\n".join(
-                f"- {account.display_name}: {' '.join(messages)}"
-                for account, messages in errors.items()
-            ),
+            "These accounts cannot be opened:\n%(lines)s", lines=self._format_error_lines(errors)
         )
 
     def _open(self):
         """Open the accounts (no check: see ``_get_open_errors``) and activate their meters."""
         self._update_state(("draft",), "open")
-        self.date_open = fields.Date.context_today(self)
+        self.sudo().date_open = fields.Date.context_today(self)
         meters = self.meter_ids.filtered(lambda m: m.state in ("draft", "suspended"))
         if meters:
             meters.action_activate()
@@ -391,7 +440,7 @@ class PrepaidAccount(models.Model):
 
         :return: ``(opened, failures)``: the opened accounts and ``{account: message}``
         """
-        self._check_manager()
+        self._check_group(MANAGER, _lt("open accounts"))
         opened = self.browse()
         failures = {}
         errors = self._get_open_errors()
@@ -438,17 +487,10 @@ class PrepaidAccount(models.Model):
         to_update = self.filtered(lambda a: a.state != target_state)
         to_update._check_state(allowed_states, target_state)
         if to_update:
-            to_update.state = target_state
+            # The state is a process field: this method, the only way to change it, writes it.
+            to_update.check_access("write")
+            to_update.sudo().state = target_state
         return to_update
-
-    def _check_manager(self):
-        """Opening, suspending and closing accounts is for managers (and for the system:
-        crons and other addons calling in sudo)."""
-        if self.env.su or self.env.user.has_group("prepaid_meter.prepaid_meter_group_manager"):
-            return
-        raise AccessError(
-            self.env._("Only utility managers can open, suspend, resume or close accounts.")
-        )
 
     # === DEMO DATA === #
 

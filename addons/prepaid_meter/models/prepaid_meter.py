@@ -1,9 +1,31 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
+
+from .prepaid_access_mixin import MANAGER, PROCESS, requires_group
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+# What the meter measures and how its registers convert to quantities: billing depends on
+# them, so only managers change them.
+METROLOGY_FIELDS = (
+    "model_id",
+    "utility",
+    "ct_ratio",
+    "pt_ratio",
+    "multiplier",
+    "initial_reading",
+    "register_digits",
+    "max_load",
+)
+# Kept by processes: the state machine (actions), the gateway and ingestion (supply and
+# communication state).
+PROCESS_FIELDS = ("state", "supply_state", "online_state", "last_contact")
+# Fields whose change can break the service rules of the meter's account.
+ACCOUNT_RULE_FIELDS = ("account_id", "state", "room_id", "model_id", "utility")
 
 
 class PrepaidMeter(models.Model):
@@ -18,7 +40,7 @@ class PrepaidMeter(models.Model):
 
     _name = "prepaid.meter"
     _description = "Meter"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.access.mixin"]
     _order = "room_id, utility, name"
     _check_company_auto = True
 
@@ -268,9 +290,22 @@ class PrepaidMeter(models.Model):
 
     def write(self, vals):
         self._check_target_access(vals)
-        if vals.get("account_id"):
+        if "account_id" in vals:
             self._check_account_change(vals["account_id"])
-        return super().write(vals)
+        accounts = self.account_id if set(ACCOUNT_RULE_FIELDS) & set(vals) else None
+        result = super().write(vals)
+        if accounts is not None:
+            (accounts | self.account_id).sudo()._check_service_rules()
+        return result
+
+    # === ACCESS POLICY === #
+
+    def _get_write_groups(self):
+        return {
+            **super()._get_write_groups(),
+            **dict.fromkeys(METROLOGY_FIELDS, MANAGER),
+            **dict.fromkeys(PROCESS_FIELDS, PROCESS),
+        }
 
     @api.model
     def _check_target_access(self, vals):
@@ -285,22 +320,38 @@ class PrepaidMeter(models.Model):
             self.env["prepaid.account"].browse(vals["account_id"]).check_access("read")
 
     def _check_account_change(self, account_id):
-        """A meter of an open or suspended account cannot be handed to another account
-        (close the account first, or replace the meter)."""
+        """The meters of an account in service are billed: only managers add meters to it,
+        and nobody takes a meter off it (close the account first, or replace the meter)."""
+        account_id = account_id or False
+        in_service = ("open", "suspended")
         busy = self.filtered(
             lambda m: (
-                m.account_id
-                and m.account_id.id != account_id
-                and m.account_id.state in ("open", "suspended")
+                m.account_id and m.account_id.id != account_id and m.account_id.state in in_service
             )
         )
         if busy:
             raise UserError(
                 self.env._(
-                    "These meters are on an open or suspended account; close it first:\n%(lines)s",
+                    "These meters are on an open or suspended account; close it or replace the "
+                    "meter first:\n%(lines)s",
                     lines="\n".join(
                         f"- {meter.display_name}: {meter.account_id.display_name}" for meter in busy
                     ),
+                )
+            )
+        target = self.env["prepaid.account"].browse(account_id)
+        if (
+            target
+            and target.sudo().state in in_service
+            and any(meter.account_id != target for meter in self)
+            and not (self.env.su or self.env.user.has_group(MANAGER))
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only users of the group %(group)s may add meters to account %(account)s, "
+                    "which is in service.",
+                    group=self._get_group_label(MANAGER),
+                    account=target.sudo().display_name,
                 )
             )
 
@@ -322,17 +373,20 @@ class PrepaidMeter(models.Model):
             meter.install_date = fields.Date.context_today(meter)
         return True
 
+    @requires_group(MANAGER, _lt("suspend meters"))
     def action_suspend(self):
         """Take active meters out of service temporarily (active -> suspended)."""
         self._update_state(("active",), "suspended")
         return True
 
+    @requires_group(MANAGER, _lt("remove meters"))
     def action_remove(self):
         """Remove meters from service for good (draft, active or suspended -> removed)."""
         self._update_state(("draft", "active", "suspended"), "removed")
         self.filtered(lambda m: not m.removal_date).removal_date = fields.Date.context_today(self)
         return True
 
+    @requires_group(MANAGER, _lt("bring removed meters back to stock"))
     def action_reset_to_draft(self):
         """Bring removed meters back to stock (removed -> draft), e.g. after a repair.
 
@@ -340,7 +394,9 @@ class PrepaidMeter(models.Model):
         instead of being flagged as read after removal.
         """
         self._update_state(("removed",), "draft")
-        self.write({"removal_date": False, "final_reading_at": False})
+        self.write({"removal_date": False})
+        # The series state belongs to ingestion and replacement: reopened here, by this action.
+        self.sudo().final_reading_at = False
         return True
 
     def _update_state(self, allowed_states, target_state):
@@ -364,7 +420,9 @@ class PrepaidMeter(models.Model):
             )
         to_update = self.filtered(lambda m: m.state != target_state)
         if to_update:
-            to_update.state = target_state
+            # The state is a process field: this method, the only way to change it, writes it.
+            to_update.check_access("write")
+            to_update.sudo().state = target_state
         return to_update
 
     # === BUSINESS METHODS === #

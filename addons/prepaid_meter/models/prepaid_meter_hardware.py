@@ -91,9 +91,10 @@ class PrepaidMeter(models.Model):
             result = valve_result if result is None else result | valve_result
         return result
 
-    def write_credit(self, amount):
+    def _write_credit(self, amount):
         """Write a credit of ``amount`` (company currency, positive) to meters that keep their
-        balance on the meter (meter-side prepayment).
+        balance on the meter (meter-side prepayment). Private: the ledger and vending call it
+        once the credit is paid for; no client calls it directly.
 
         :param float amount: the credit to add to the meter's balance
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
@@ -108,9 +109,10 @@ class PrepaidMeter(models.Model):
                 )
         return self._hardware_action("write_credit", amount=amount)
 
-    def set_tariff(self, tariff):
+    def _set_tariff(self, tariff):
         """Write ``tariff`` (prices and time-of-use bands) to meters that rate on the meter or
-        keep time-of-use registers.
+        keep time-of-use registers. Private: called by ``action_send_tariff`` (the account's
+        tariff) and by the services that own tariffs.
 
         :param tariff: a ``prepaid.tariff`` record of the meters' utility
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
@@ -140,7 +142,7 @@ class PrepaidMeter(models.Model):
                         meter=meter.display_name,
                     )
                 )
-            results.append(meter.set_tariff(tariff))
+            results.append(meter._set_tariff(tariff))
         return results[0].concat(*results[1:]) if results else None
 
     def _hardware_action(self, action, **values):
@@ -199,9 +201,11 @@ class PrepaidMeter(models.Model):
         """Request ``action`` from the hardware of the meters in ``self``.
 
         This is the single hook between the registry and the hardware. Callers (buttons,
-        billing cut-off and reconnection, credit vending) use the public ``action_*``,
-        ``write_credit`` and ``set_tariff`` methods, which check the capabilities of the meter
-        model first and then call this hook once for the whole recordset.
+        billing cut-off and reconnection, credit vending) use the public ``action_*`` methods
+        or the private ``_write_credit`` and ``_set_tariff`` (not RPC endpoints: only the
+        services that own the money call them, after their own checks), which check the
+        capabilities of the meter model first and then call this hook once for the whole
+        recordset.
 
         By default nothing talks to the meters: a to-do activity is scheduled on each meter
         for the staff, with a summary saying what to do, and returned. An identical pending
@@ -326,6 +330,6 @@ class PrepaidMeter(models.Model):
         """
         changed = self.filtered(lambda m: m.online_state != online_state)
         if changed:
-            changed.online_state = online_state
+            changed.sudo().online_state = online_state
         if online_state == "online":
-            self.last_contact = last_contact or fields.Datetime.now()
+            self.sudo().last_contact = last_contact or fields.Datetime.now()

@@ -160,7 +160,7 @@ class TestAccount(PrepaidMeterCommon):
 
     def test_tenant_required_in_service(self):
         account = self._create_open_account()
-        with self.assertRaisesRegex(ValidationError, "needs a tenant"):
+        with self.assertRaisesRegex(ValidationError, "no tenant"):
             account.partner_id = False
 
     def test_threshold_order(self):

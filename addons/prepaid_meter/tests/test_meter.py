@@ -252,9 +252,9 @@ class TestMeterHardwareActions(PrepaidMeterCommon):
         with self.assertRaisesRegex(UserError, "has no communication"):
             manual.action_read_now()
         with self.assertRaisesRegex(UserError, "does not keep a balance"):
-            water.write_credit(50.0)
+            water._write_credit(50.0)
         with self.assertRaisesRegex(UserError, "cannot store a tariff"):
-            manual.set_tariff(self.tariff_electricity)
+            manual._set_tariff(self.tariff_electricity)
         # All or nothing: one incapable meter refuses the whole request.
         with self.assertRaisesRegex(UserError, "has no relay"):
             (electricity | water).action_relay_off()
@@ -281,20 +281,20 @@ class TestMeterHardwareActions(PrepaidMeterCommon):
 
     def test_write_credit(self):
         meter = self._create_meter()
-        activity = meter.write_credit(100.0)
+        activity = meter._write_credit(100.0)
         self.assertIn("Write a credit of", activity.summary)
         self.assertIn("100.00", activity.summary)
         with self.assertRaisesRegex(UserError, "must be positive"):
-            meter.write_credit(0.0)
+            meter._write_credit(0.0)
         with self.assertRaisesRegex(UserError, "must be positive"):
-            meter.write_credit(-10.0)
+            meter._write_credit(-10.0)
 
     def test_set_tariff(self):
         meter = self._create_meter()
-        activity = meter.set_tariff(self.tariff_electricity)
+        activity = meter._set_tariff(self.tariff_electricity)
         self.assertIn(self.tariff_electricity.display_name, activity.summary)
         with self.assertRaisesRegex(UserError, "cannot be written"):
-            meter.set_tariff(self.tariff_water)
+            meter._set_tariff(self.tariff_water)
         with self.assertRaisesRegex(UserError, "no account with a tariff"):
             meter.action_send_tariff()
         account = self._create_account(meters=meter)
@@ -315,8 +315,8 @@ class TestMeterHardwareActions(PrepaidMeterCommon):
             meter.action_relay_on()
             meter.action_relay_off()
             meter.action_read_now()
-            meter.write_credit(12.5)
-            meter.set_tariff(self.tariff_electricity)
+            meter._write_credit(12.5)
+            meter._set_tariff(self.tariff_electricity)
         self.assertEqual(
             [(action, values) for __, action, values in calls],
             [
