@@ -19,6 +19,9 @@ and guards its methods with :func:`requires_group`::
     @requires_group(MANAGER, _lt("suspend meters"))
     def action_suspend(self): ...
 
+Records that are facts once recorded (readings, events, load profile, ledger lines) set
+``_prepaid_immutable = True``: no field of an existing record is written outside its process.
+
 ``PROCESS`` fields are owned by a process (the state machine, ingestion, the ledger): they are
 written only with ``sudo()`` by the method that owns the rule, after its own checks. The
 superuser environment cannot be requested over RPC (a context key could), which is why sudo
@@ -64,6 +67,9 @@ class PrepaidAccessMixin(models.AbstractModel):
     _name = "prepaid.access.mixin"
     _description = "Prepaid Access Policy"
 
+    # Facts once recorded: every stored field of an existing record is a PROCESS field.
+    _prepaid_immutable = False
+
     # === POLICY === #
 
     def _get_write_groups(self):
@@ -75,6 +81,12 @@ class PrepaidAccessMixin(models.AbstractModel):
         are free while it is a draft and need a manager once it is open. Fields not named are
         governed by the access rights and record rules alone.
         """
+        if self._prepaid_immutable and self:
+            return {
+                name: PROCESS
+                for name, field in self._fields.items()
+                if field.store and not field.automatic
+            }
         return {}
 
     # === CRUD METHODS === #

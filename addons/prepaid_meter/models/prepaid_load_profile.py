@@ -60,6 +60,9 @@ class PrepaidLoadProfile(PrepaidIngestMixin, models.Model):
     it. Reports read these for load curves; billing reads the register readings."""
 
     _name = "prepaid.load.profile"
+    _inherit = ["prepaid.access.mixin"]
+    # Logged by the meter: immutable.
+    _prepaid_immutable = True
     _description = "Load Profile Interval"
     _order = "interval_start desc, id desc"
     _rec_name = "interval_start"

@@ -2,6 +2,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import float_compare
 from odoo.tools.translate import LazyTranslate
 
 from .prepaid_access_mixin import MANAGER, PROCESS, requires_group
@@ -9,6 +10,9 @@ from .prepaid_access_mixin import MANAGER, PROCESS, requires_group
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
+# Decimal places of the transformer ratios and of the register values.
+RATIO_DIGITS = 4
+REGISTER_DIGITS = 3
 # What the meter measures and how its registers convert to quantities: billing depends on
 # them, so only managers change them.
 METROLOGY_FIELDS = (
@@ -77,14 +81,14 @@ class PrepaidMeter(models.Model):
     ct_ratio = fields.Float(
         string="CT Ratio",
         default=1.0,
-        digits=(12, 4),
+        digits=(12, RATIO_DIGITS),
         tracking=True,
         help="Current transformer ratio (e.g. 200 for 1000/5 A); 1 for a direct meter.",
     )
     pt_ratio = fields.Float(
         string="PT Ratio",
         default=1.0,
-        digits=(12, 4),
+        digits=(12, RATIO_DIGITS),
         tracking=True,
         help="Voltage (potential) transformer ratio; 1 without a transformer.",
     )
@@ -92,13 +96,13 @@ class PrepaidMeter(models.Model):
         compute="_compute_multiplier",
         inverse="_inverse_multiplier",
         store=True,
-        digits=(12, 4),
+        digits=(12, RATIO_DIGITS),
         tracking=True,
         help="CT ratio x PT ratio: the register values are multiplied by it.",
     )
     initial_reading = fields.Float(
         string="Initial Register Value",
-        digits=(16, 3),
+        digits=(16, REGISTER_DIGITS),
         help="The total register of the meter when it was installed.",
     )
     install_date = fields.Date(tracking=True)
@@ -190,7 +194,10 @@ class PrepaidMeter(models.Model):
     @api.constrains("ct_ratio", "pt_ratio")
     def _check_ratios(self):
         for meter in self:
-            if meter.ct_ratio <= 0 or meter.pt_ratio <= 0:
+            if (
+                float_compare(meter.ct_ratio, 0.0, precision_digits=RATIO_DIGITS) <= 0
+                or float_compare(meter.pt_ratio, 0.0, precision_digits=RATIO_DIGITS) <= 0
+            ):
                 raise ValidationError(
                     self.env._(
                         "The CT and PT ratios of meter %(meter)s must be positive.",
@@ -201,7 +208,7 @@ class PrepaidMeter(models.Model):
     @api.constrains("initial_reading")
     def _check_initial_reading(self):
         for meter in self:
-            if meter.initial_reading < 0:
+            if float_compare(meter.initial_reading, 0.0, precision_digits=REGISTER_DIGITS) < 0:
                 raise ValidationError(
                     self.env._(
                         "The initial register value of meter %(meter)s cannot be negative.",
@@ -240,7 +247,7 @@ class PrepaidMeter(models.Model):
         # Writing the multiplier directly (imports, other addons) keeps the PT ratio and derives
         # the CT ratio, so that multiplier = CT x PT always holds.
         for meter in self:
-            if meter.multiplier <= 0:
+            if float_compare(meter.multiplier, 0.0, precision_digits=RATIO_DIGITS) <= 0:
                 raise ValidationError(
                     self.env._(
                         "The multiplier of meter %(meter)s must be positive.",

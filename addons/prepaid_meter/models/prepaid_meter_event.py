@@ -68,6 +68,9 @@ SELECT (SELECT count(*) FROM ins),
 
 class PrepaidMeterEvent(PrepaidIngestMixin, models.Model):
     _name = "prepaid.meter.event"
+    _inherit = ["prepaid.access.mixin"]
+    # Reported by the meter: immutable (acknowledging is action_acknowledge's, in sudo).
+    _prepaid_immutable = True
     _description = "Meter Event"
     _order = "occurred_at desc, id desc"
     _rec_name = "event_type"

@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import float_compare
 
 # Which site types may hold a site of a given type (``False``: no parent, a root).
 # One hierarchy: area > building > floor > room. Areas may nest (a campus and its zones);
@@ -147,7 +148,7 @@ class PrepaidSite(models.Model):
 
     @api.constrains("floor_area")
     def _check_floor_area(self):
-        if any(site.floor_area < 0 for site in self):
+        if any(float_compare(site.floor_area, 0.0, precision_digits=2) < 0 for site in self):
             raise ValidationError(self.env._("The floor area cannot be negative."))
 
     # === COMPUTE METHODS === #

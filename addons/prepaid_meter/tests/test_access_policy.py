@@ -276,6 +276,33 @@ class TestAccessPolicy(PrepaidMeterTestMixin, HttpCase):
         draft = self._create_account()
         draft.with_user(self.operator_user).electricity_tariff_id = False
 
+    # === LOGS === #
+
+    def test_events_and_load_profile_are_immutable(self):
+        stamp = datetime(2026, 3, 1, 8, 0)
+        self.env["prepaid.meter.event"]._ingest(
+            [{"meter_id": self.meter.id, "event_type": "cover_open", "occurred_at": stamp}]
+        )
+        event = self.env["prepaid.meter.event"].search([("meter_id", "=", self.meter.id)])
+        self.env["prepaid.load.profile"]._ingest(
+            [{"meter_id": self.meter.id, "interval_start": stamp, "quantity": 1.5}]
+        )
+        interval = self.env["prepaid.load.profile"].search([("meter_id", "=", self.meter.id)])
+        self.assertEqual(len(event), 1)
+        self.assertEqual(len(interval), 1)
+        for user in (self.manager_user, self.admin_user):
+            self.assertWriteRefused(
+                user,
+                event,
+                {"severity": "critical", "acknowledged": True, "acknowledged_by_id": user.id},
+                "kept by the system",
+            )
+            self.assertWriteRefused(user, interval, {"quantity": 99.0}, "kept by the system")
+        # Acknowledging is the documented path, open to operators of the meter.
+        self.rpc(self.operator_user, "prepaid.meter.event", "action_acknowledge", event.ids)
+        event.invalidate_recordset()
+        self.assertEqual(event.acknowledged_by_id, self.operator_user)
+
     # === VISIBILITY === #
 
     def test_other_buildings_stay_invisible(self):
@@ -336,3 +363,12 @@ class TestAccessPolicy(PrepaidMeterTestMixin, HttpCase):
             ][0],
             self.tenant.id,
         )
+
+    # === INSTALLATION === #
+
+    def test_installing_administrator_holds_the_suite_administrator_group(self):
+        # As Odoo's own apps do for base.user_admin: the administrator of a new database can
+        # configure the suite (and, through the implied groups, manage and operate it).
+        admin = self.env.ref("base.user_admin")
+        for level in ("admin", "manager", "operator"):
+            self.assertTrue(admin.has_group(f"prepaid_meter.prepaid_meter_group_{level}"), level)
