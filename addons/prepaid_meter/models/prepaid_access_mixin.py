@@ -30,7 +30,7 @@ is the mark of a process.
 
 import functools
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools.translate import LazyTranslate
 
@@ -69,6 +69,14 @@ class PrepaidAccessMixin(models.AbstractModel):
 
     # Facts once recorded: every stored field of an existing record is a PROCESS field.
     _prepaid_immutable = False
+
+    # For views to mirror the policy (readonly="not prepaid_user_is_manager"); the server
+    # does not rely on it.
+    prepaid_user_is_manager = fields.Boolean(compute="_compute_prepaid_user_is_manager")
+
+    @api.depends_context("uid")
+    def _compute_prepaid_user_is_manager(self):
+        self.prepaid_user_is_manager = self.env.user.has_group(MANAGER)
 
     # === POLICY === #
 

@@ -1,4 +1,5 @@
 from . import test_access_rights
+from . import test_access_policy
 from . import test_account
 from . import test_meter
 from . import test_site
