@@ -1,10 +1,20 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools.translate import LazyTranslate
+
+from .prepaid_access_mixin import ADMIN
+
+_lt = LazyTranslate(__name__)
 
 
 class PrepaidHoliday(models.Model):
-    """A public holiday (or any day a tariff prices as one) of a holiday calendar."""
+    """A public holiday (or any day a tariff prices as one) of a holiday calendar.
+
+    The holidays of a shared calendar (without company) are changed by administrators only,
+    like the calendar itself.
+    """
 
     _name = "prepaid.holiday"
+    _inherit = ["prepaid.access.mixin"]
     _description = "Holiday"
     _order = "date, id"
 
@@ -23,3 +33,34 @@ class PrepaidHoliday(models.Model):
             "A day can only be listed once in a holiday calendar.",
         ),
     ]
+
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        calendars = self.env["prepaid.holiday.calendar"].browse(
+            {vals["calendar_id"] for vals in vals_list if vals.get("calendar_id")}
+        )
+        self._check_shared_calendars(calendars)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        calendars = self.calendar_id
+        if vals.get("calendar_id"):
+            calendars |= calendars.browse(vals["calendar_id"])
+        self._check_shared_calendars(calendars)
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_shared_calendars(self.calendar_id)
+        return super().unlink()
+
+    # === BUSINESS METHODS === #
+
+    def _check_shared_calendars(self, calendars):
+        """Refuse non-administrators when ``calendars`` hold a shared one (before the access
+        rules, which would refuse with a less precise message)."""
+        if any(not calendar.company_id for calendar in calendars.sudo()):
+            self._check_group(
+                ADMIN, _lt("change the holidays of calendars shared by every company")
+            )

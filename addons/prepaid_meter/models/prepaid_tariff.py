@@ -114,6 +114,18 @@ class PrepaidTariff(models.Model):
             )[:1]
             tariff.kind = tariff.current_version_id.kind
 
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # Versions written through the tariff are checked once all of them are written.
+        with self.env["prepaid.tariff.version"]._defer_engine_checks():
+            return super().create(vals_list)
+
+    def write(self, vals):
+        with self.env["prepaid.tariff.version"]._defer_engine_checks():
+            return super().write(vals)
+
     # === BUSINESS METHODS: ENGINE === #
 
     def _engine_definition(self):

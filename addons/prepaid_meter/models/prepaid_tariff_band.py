@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
 from ..tools.tariff_data import BandPeriod
 from ..tools.tariff_validation import validate_period
@@ -10,10 +9,12 @@ class PrepaidTariffBand(models.Model):
 
     Times are on 15-minute boundaries; the periods of one (season, day type) of a version
     cover the whole day without overlap (checked on the version, where all the periods are
-    known). A period crossing midnight is entered as two periods.
+    known, also when a period is written on its own: ``prepaid.tariff.version.detail``). A
+    period crossing midnight is entered as two periods.
     """
 
     _name = "prepaid.tariff.band"
+    _inherit = ["prepaid.tariff.version.detail"]
     _description = "Tariff Band Period"
     _order = "version_id, season_id, day_type, hour_from, id"
     _check_company_auto = True
@@ -58,10 +59,7 @@ class PrepaidTariffBand(models.Model):
         for period in self:
             issues = validate_period(period._engine_period())
             if issues:
-                tariff = self.env["prepaid.tariff"]
-                raise ValidationError(
-                    "\n".join(tariff._tariff_issue_message(i.code, i.params) for i in issues)
-                )
+                period._raise_engine_issues(issues)
 
     # === BUSINESS METHODS === #
 

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.tools import float_repr
 
 from ..tools.tariff_data import FixedCharge
@@ -12,6 +11,7 @@ class PrepaidTariffFixedCharge(models.Model):
     """A fixed amount due per day or per calendar month while its version is in force."""
 
     _name = "prepaid.tariff.fixed.charge"
+    _inherit = ["prepaid.tariff.version.detail"]
     _description = "Tariff Fixed Charge"
     _order = "version_id, id"
 
@@ -34,16 +34,13 @@ class PrepaidTariffFixedCharge(models.Model):
 
     @api.constrains("amount")
     def _check_amount(self):
-        tariff = self.env["prepaid.tariff"]
         for charge in self:
             engine_charge = charge._engine_fixed_charge()
             issues = validate_price(
                 engine_charge.amount, "fixed_charge_negative", {"name": charge.name}
             )
             if issues:
-                raise ValidationError(
-                    "\n".join(tariff._tariff_issue_message(i.code, i.params) for i in issues)
-                )
+                charge._raise_engine_issues(issues)
 
     # === BUSINESS METHODS === #
 

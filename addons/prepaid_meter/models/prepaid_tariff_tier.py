@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 from odoo.tools import float_repr
 
 from ..tools.tariff_data import Tier
@@ -13,11 +12,13 @@ class PrepaidTariffTier(models.Model):
     """A monthly step of a tiered version, from ``quantity_from`` (cycle-to-date) on.
 
     Steps are listed in increasing order of ``quantity_from``, the first from 0; the last one
-    has no upper limit. Tiered versions use ``unit_price``; tiered + time-of-use versions add
-    ``price_adder`` to the price of the band.
+    has no upper limit (checked on the version, also when a step is written on its own).
+    Tiered versions use ``unit_price``; tiered + time-of-use versions add ``price_adder`` to
+    the price of the band.
     """
 
     _name = "prepaid.tariff.tier"
+    _inherit = ["prepaid.tariff.version.detail"]
     _description = "Tariff Step"
     _order = "version_id, sequence, id"
 
@@ -46,16 +47,13 @@ class PrepaidTariffTier(models.Model):
     @api.constrains("unit_price", "price_adder")
     def _check_prices(self):
         """No negative price, even on a step not yet used by its version's kind."""
-        tariff = self.env["prepaid.tariff"]
         for tier in self:
             for value in (tier.unit_price, tier.price_adder):
                 issues = validate_price(
                     tier._engine_price(value), "tier_price_negative", {"tier": tier._step_number()}
                 )
                 if issues:
-                    raise ValidationError(
-                        "\n".join(tariff._tariff_issue_message(i.code, i.params) for i in issues)
-                    )
+                    tier._raise_engine_issues(issues)
 
     # === BUSINESS METHODS === #
 

@@ -1,12 +1,18 @@
+from contextlib import contextmanager
 from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import float_repr, format_date
+from odoo.tools import float_is_zero, float_repr, format_date
 
 from ..tools.tariff_data import BANDS, TIERED_KINDS, TOU_KINDS, TariffVersion
 from ..tools.tariff_validation import validate_version, validate_version_dates
 from .prepaid_tariff import KIND_SELECTION, QUANTITY_DIGITS, TARIFF_PRICE_PRECISION
+
+# Key of ``cr.cache``: the ids of the versions to check when the outermost operation on tariff
+# data ends (see ``_defer_engine_checks``). On the cursor, not in the context, so that no
+# client can switch the checks off.
+_PENDING_CHECKS = "prepaid_tariff_version_pending_checks"
 
 
 class PrepaidTariffVersion(models.Model):
@@ -16,6 +22,16 @@ class PrepaidTariffVersion(models.Model):
     periods (time of use), the steps (tiered), or band price + step adder (tiered + time of
     use). Fixed charges apply to every kind. The rules (no overlap or gap in a day, ordered
     steps, no negative price...) are the engine's ``validate_version``.
+
+    They hold however the version is written: its details (band periods, steps, fixed
+    charges) check their version when they are created, changed, moved or deleted on their
+    own (``prepaid.tariff.version.detail``), and a season checks every version using it, in
+    every company. The checks run once, when the outermost write ends, so that a form saving
+    its lines one after the other is judged on the result.
+
+    Versions are not locked once used: nothing rates consumption yet (the ledger of
+    prepaid_billing does not exist). When it does, a version that has rated consumption must
+    refuse changes of its prices and periods (a new version is dated instead).
     """
 
     _name = "prepaid.tariff.version"
@@ -74,25 +90,16 @@ class PrepaidTariffVersion(models.Model):
     )
     def _check_engine_rules(self):
         """Refuse what the engine refuses: overlaps and gaps in a day, unordered steps,
-        negative prices, versions of a tariff overlapping each other."""
-        for version in self:
-            issues = validate_version(version._engine_version(), QUANTITY_DIGITS)
-            siblings = version.tariff_id.version_ids.sorted("date_from")
-            issues += validate_version_dates([sibling._engine_dates() for sibling in siblings])
-            if issues:
-                tariff = version.tariff_id
-                raise ValidationError(
-                    "\n".join(
-                        [
-                            self.env._(
-                                "Tariff %(tariff)s, version %(version)s:",
-                                tariff=tariff.display_name,
-                                version=version.display_name,
-                            ),
-                            *(tariff._tariff_issue_message(i.code, i.params) for i in issues),
-                        ]
-                    )
-                )
+        negative prices, versions of a tariff overlapping each other.
+
+        Inside ``_defer_engine_checks`` the versions are only noted, and checked when the
+        outermost block ends.
+        """
+        pending = self.env.cr.cache.get(_PENDING_CHECKS)
+        if pending is not None:
+            pending.update(self.ids)
+            return
+        self._validate_engine_rules()
 
     # === COMPUTE METHODS === #
 
@@ -141,7 +148,8 @@ class PrepaidTariffVersion(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        versions = super().create(vals_list)
+        with self._defer_engine_checks():
+            versions = super().create(vals_list)
         for version in versions:
             version._post_tariff_message(
                 self.env._("Version %(version)s created.", version=version.display_name)
@@ -149,7 +157,8 @@ class PrepaidTariffVersion(models.Model):
         return versions
 
     def write(self, vals):
-        result = super().write(vals)
+        with self._defer_engine_checks():
+            result = super().write(vals)
         changed = [
             self._fields[name]._description_string(self.env)
             for name in vals
@@ -170,6 +179,65 @@ class PrepaidTariffVersion(models.Model):
         for version in self:
             version._post_tariff_message(
                 self.env._("Version %(version)s deleted.", version=version.display_name)
+            )
+
+    # === BUSINESS METHODS: INTEGRITY === #
+
+    @contextmanager
+    def _defer_engine_checks(self):
+        """Check the versions touched inside the block once, when the outermost block ends.
+
+        A version is only whole again when its last line is written: the web client saves
+        the band periods of a form one after the other (moving a boundary shrinks one period
+        before growing the next), an import or a script may do the same. Inside the block,
+        ``_check_engine_rules`` notes its versions; they are checked on the way out, unless
+        the block fails (its changes are then rolled back with it).
+        """
+        cache = self.env.cr.cache
+        if _PENDING_CHECKS in cache:
+            yield
+            return
+        pending = cache[_PENDING_CHECKS] = set()
+        try:
+            yield
+        finally:
+            del cache[_PENDING_CHECKS]
+        self.env["prepaid.tariff.version"].browse(sorted(pending))._validate_engine_rules()
+
+    def _validate_engine_rules(self):
+        """Raise a ValidationError for the first version of ``self`` the engine refuses.
+
+        Checked in sudo: a shared season is used by the versions of every company. The
+        message names the tariff and the version when the user may read them, and only says
+        that a tariff of another company would become invalid otherwise.
+        """
+        versions = self.sudo().exists()
+        readable = set(self.browse(versions.ids)._filtered_access("read").ids)
+        for version in versions:
+            issues = validate_version(version._engine_version(), QUANTITY_DIGITS)
+            siblings = version.tariff_id.version_ids.sorted("date_from")
+            issues += validate_version_dates([sibling._engine_dates() for sibling in siblings])
+            if not issues:
+                continue
+            if version.id not in readable:
+                raise ValidationError(
+                    self.env._(
+                        "This change would make a tariff of another company invalid. Ask an "
+                        "administrator of the tariffs to change it."
+                    )
+                )
+            tariff = version.tariff_id
+            raise ValidationError(
+                "\n".join(
+                    [
+                        self.env._(
+                            "Tariff %(tariff)s, version %(version)s:",
+                            tariff=tariff.display_name,
+                            version=version.display_name,
+                        ),
+                        *(tariff._tariff_issue_message(i.code, i.params) for i in issues),
+                    ]
+                )
             )
 
     # === BUSINESS METHODS === #
@@ -206,7 +274,9 @@ class PrepaidTariffVersion(models.Model):
             kind=self.kind,
             unit_price=price(self.unit_price),
             band_prices={
-                band: price(self[f"price_{band}"]) for band in BANDS if self[f"price_{band}"]
+                band: price(self[f"price_{band}"])
+                for band in BANDS
+                if not float_is_zero(self[f"price_{band}"], precision_digits=digits)
             },
             seasons=tuple(season._engine_season() for season in bands.season_id),
             periods=tuple(band._engine_period() for band in bands),
@@ -214,3 +284,64 @@ class PrepaidTariffVersion(models.Model):
             fixed_charges=tuple(charge._engine_fixed_charge() for charge in self.fixed_charge_ids),
             label=self.display_name,
         )
+
+
+class PrepaidTariffVersionDetail(models.AbstractModel):
+    """The lines of a version (band periods, steps, fixed charges): checked with it.
+
+    However they are written (the version form, RPC, an import, a server action), creating,
+    changing or deleting a line checks the engine rules of its version when the operation
+    ends; moving a line to another version checks both, and needs the right to change the
+    other version.
+    """
+
+    _name = "prepaid.tariff.version.detail"
+    _description = "Tariff Version Line"
+
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        with self.env["prepaid.tariff.version"]._defer_engine_checks():
+            lines = super().create(vals_list)
+            lines.version_id._check_engine_rules()
+        return lines
+
+    def write(self, vals):
+        Version = self.env["prepaid.tariff.version"]
+        with Version._defer_engine_checks():
+            versions = self.version_id
+            if vals.get("version_id"):
+                target = Version.browse(vals["version_id"])
+                # The line changes the target version: the user must be allowed to change it.
+                target.check_access("write")
+                versions |= target
+            result = super().write(vals)
+            versions._check_engine_rules()
+        return result
+
+    # === BUSINESS METHODS === #
+
+    def _raise_engine_issues(self, issues):
+        """Raise the engine issues of one line as a ValidationError naming its version."""
+        self.ensure_one()
+        tariff = self.version_id.tariff_id
+        raise ValidationError(
+            "\n".join(
+                [
+                    self.env._(
+                        "Tariff %(tariff)s, version %(version)s:",
+                        tariff=tariff.display_name,
+                        version=self.version_id.display_name,
+                    ),
+                    *(tariff._tariff_issue_message(i.code, i.params) for i in issues),
+                ]
+            )
+        )
+
+    def unlink(self):
+        with self.env["prepaid.tariff.version"]._defer_engine_checks():
+            versions = self.version_id
+            result = super().unlink()
+            versions._check_engine_rules()
+        return result

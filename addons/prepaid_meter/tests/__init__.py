@@ -8,3 +8,4 @@ from . import test_reading_ingestion
 from . import test_meter_replace
 from . import test_reading_import
 from . import test_tariff
+from . import test_tariff_integrity
