@@ -142,6 +142,34 @@ class TestTariffIntegrity(TariffIntegrityMixin, PrepaidMeterCommon):
         with self.assertRaises(AccessError):
             self.valley.with_user(self.manager_user).version_id = self.version_2
 
+    def test_import_is_checked(self):
+        Band = self.env["prepaid.tariff.band"]
+        fields = ["version_id/.id", "day_type", "hour_from", "hour_to", "band"]
+        version = str(self.tou.id)
+        result = Band.load(fields, [[version, "all", "6", "10", "peak"]])
+        self.assertFalse(result["ids"])
+        self.assertRegex(result["messages"][0]["message"], "00:00-08:00 and 06:00-10:00 overlap")
+        # Rows imported together are judged together.
+        result = Band.load(
+            fields,
+            [[version, "weekend", "0", "12", "valley"], [version, "weekend", "12", "24", "peak"]],
+        )
+        self.assertFalse(result["messages"])
+        self.assertEqual(len(result["ids"]), 2)
+
+    def test_server_action_is_checked(self):
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Test shorten the night",
+                "model_id": self.env["ir.model"]._get_id("prepaid.tariff.band"),
+                "state": "code",
+                "code": "record.write({'hour_to': 7.0})",
+            }
+        )
+        context = {"active_model": "prepaid.tariff.band", "active_id": self.valley.id}
+        with self._assert_refused("No band is defined from 07:00 to 08:00"):
+            action.with_user(self.manager_user).with_context(**context).run()
+
     def test_direct_edits_by_a_manager_are_checked(self):
         band = self.peak.with_user(self.manager_user)
         with self._assert_refused("No band is defined from 08:00 to 09:00"):
