@@ -2,7 +2,7 @@
     "name": "Prepaid Billing",
     "summary": "STS prepayment tokens: vending key store, token providers, token log, "
     "issue and decode wizards, receipts",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Industries/Utilities",
     "author": "Prepaid Utilities Suite",
     "website": "https://github.com/prepaid-utilities/odoo-prepaid",

@@ -1,17 +1,15 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import ADMIN, PROCESS
 from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 from .. import sts
 
-OPERATOR_GROUP = "prepaid_meter.prepaid_meter_group_operator"
-MANAGER_GROUP = "prepaid_meter.prepaid_meter_group_manager"
-ADMIN_GROUP = "prepaid_meter.prepaid_meter_group_admin"
 DEFAULT_IIN = "600727"
 """The issuer identification number of STS meters (IEC 62055-41)."""
 # STS parameters that define the meter's decoder key: once a meter has a vending key they only
-# change through a key change set, or by an administrator.
+# change through a key change set, or by an administrator (see _get_write_groups).
 STS_KEY_FIELDS = frozenset(
     {
         "sts_iin",
@@ -57,7 +55,7 @@ class PrepaidMeter(models.Model):
     :meth:`_sts_issue_key_change` and :meth:`_sts_decode` are its entry points.
     """
 
-    _inherit = "prepaid.meter"
+    _inherit = "prepaid.meter"  # with prepaid.access.mixin: see _get_write_groups
 
     # === FIELDS === #
 
@@ -99,8 +97,9 @@ class PrepaidMeter(models.Model):
         copy=False,
         tracking=True,
         check_company=True,
-        groups=ADMIN_GROUP,
+        groups=ADMIN,
     )
+    # The key's public parameters follow the key: they are not written on the meter (policy).
     sts_sgc = fields.Char(
         string="SGC",
         related="sts_vending_key_id.sgc",
@@ -282,7 +281,7 @@ class PrepaidMeter(models.Model):
     @api.depends("sts_is_keyed")
     @api.depends_context("uid")
     def _compute_sts_params_locked(self):
-        is_admin = self.env.user.has_group(ADMIN_GROUP)
+        is_admin = self.env.user.has_group(ADMIN)
         for meter in self:
             meter.sts_params_locked = meter.sts_is_keyed and not is_admin
 
@@ -300,31 +299,41 @@ class PrepaidMeter(models.Model):
         for name in ("sts_drn", "sts_pan"):
             if vals.get(name):
                 vals = dict(vals, **{name: _digits(vals[name])})
-        changed = STS_KEY_FIELDS & vals.keys()
-        if changed and not self.env.su and not self.env.user.has_group(ADMIN_GROUP):
-            self._sts_check_key_fields_write(changed, vals)
+        if STS_KEY_FIELDS & vals.keys() and not self.env.su:
+            vals = self._sts_drop_unchanged(vals)
         return super().write(vals)
 
-    def _sts_check_key_fields_write(self, changed, vals):
-        """Refuse non-administrators changing the key parameters of meters with a vending key:
-        the meter would keep its decoder key and refuse every new token."""
+    def _sts_drop_unchanged(self, vals):
+        """``vals`` without the STS key parameters that equal those of every meter of ``self``
+        (a form saved unchanged, an export imported back): writing them changes nothing, and
+        the policy is about changes."""
+        meters = self.sudo()
 
-        def differs(meter, name):
+        def unchanged(name):
             if name == "sts_pan":
-                return _digits(vals[name]) != (meter.sts_pan or "")
-            return meter._fields[name].convert_to_write(meter[name], meter) != vals[name]
+                return all((meter.sts_pan or "") == (vals[name] or "") for meter in meters)
+            field = self._fields[name]
+            return all(field.convert_to_write(meter[name], meter) == vals[name] for meter in meters)
 
-        locked = self.sudo().filtered(
-            lambda m: m.sts_vending_key_id and any(differs(m, name) for name in changed)
-        )
-        if locked:
-            raise AccessError(
-                self.env._(
-                    "The STS parameters of meters with a vending key change through a key change "
-                    "set, issued by a prepaid administrator: %(meters)s.",
-                    meters=", ".join(locked.mapped("display_name")),
-                )
-            )
+        same = {name for name in STS_KEY_FIELDS & vals.keys() if unchanged(name)}
+        return {name: value for name, value in vals.items() if name not in same}
+
+    # === POLICY === #
+
+    def _get_write_groups(self):
+        """The STS parameters that make a keyed meter's decoder key are for administrators:
+        changed by anyone else, the meter would keep its decoder key and refuse every new
+        token; they change through a key change set. The parameters of meters without a
+        vending key are prepared by whoever may edit the meter. Which key a meter uses is
+        always key management (administrators); the key's public parameters follow the key."""
+        policy = {
+            **super()._get_write_groups(),
+            "sts_vending_key_id": ADMIN,
+            **dict.fromkeys(("sts_sgc", "sts_krn", "sts_dkga"), PROCESS),
+        }
+        if any(self.sudo().mapped("sts_vending_key_id")):
+            policy.update(dict.fromkeys(STS_KEY_FIELDS, ADMIN))
+        return policy
 
     # === ACTION METHODS === #
 

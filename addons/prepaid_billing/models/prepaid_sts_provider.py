@@ -74,8 +74,9 @@ class PrepaidStsProvider(models.Model):
 
         Extension point: plug-ins override this method, return their own
         :class:`~odoo.addons.prepaid_billing.sts.TokenProvider` for their ``code`` and call
-        ``super()`` for the other codes. The caller computes the TID (unique per meter, under a
-        row lock) and passes it to the ``issue_*`` methods; implementations must honour it.
+        ``super()`` for the other codes. The caller computes the TID (unique per meter, with the
+        meter's TID allocation locked) and passes it to the ``issue_*`` methods;
+        implementations must honour it.
 
         :param vending_keys: ``prepaid.sts.vending.key`` records of this provider that the
             request needs: the meter's current key, and the new key of a key change

@@ -1,14 +1,17 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.translate import LazyTranslate
+
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import ADMIN, PROCESS, requires_group
 
 from .. import sts
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
-ADMIN_GROUP = "prepaid_meter.prepaid_meter_group_admin"
 TOKEN_TYPES = [
     # Class 0: credit.
     ("credit_electricity", "Electricity Credit"),
@@ -36,7 +39,10 @@ TYPE_CODES = {
     "test": (1, 0),
     **{kind.name.lower(): (2, int(kind)) for kind in sts.Management},
 }
-NO_TID_TYPES = frozenset({"test", "key_change_1", "key_change_2", "key_change_3", "key_change_4"})
+KEY_CHANGE_TYPES = frozenset({"key_change_1", "key_change_2", "key_change_3", "key_change_4"})
+"""Key change tokens: their digits are for prepaid administrators only (record rules), since
+whoever holds them can move a meter to another key."""
+NO_TID_TYPES = KEY_CHANGE_TYPES | {"test"}
 TID_INDEX = "prepaid_sts_token_meter_tid_uniq"
 # The only fields an issued token lets change, and only to cancel it.
 CANCEL_FIELDS = frozenset({"state", "cancel_reason", "cancelled_by_id", "cancelled_at"})
@@ -49,11 +55,14 @@ class PrepaidStsToken(models.Model):
 
     Tokens are created only by the ``prepaid.sts.vending`` service (nobody has the create
     right), are never deleted and never change, except that a prepaid administrator can cancel
-    one with a reason. Cancelling does not undo anything on the meter (a token may already have
-    been entered); it marks the token void for the sale it belongs to.
+    one with a reason (:meth:`_cancel`, which alone writes the cancellation fields). Cancelling
+    does not undo anything on the meter (a token may already have been entered); it marks the
+    token void for the sale it belongs to. Key change tokens are visible to prepaid
+    administrators only (record rules); their display name never shows their digits.
     """
 
     _name = "prepaid.sts.token"
+    _inherit = ["prepaid.access.mixin"]
     _description = "STS Token"
     _order = "issued_at desc, batch_ref desc, sequence, id desc"
     _rec_names_search = ["digits", "origin"]
@@ -159,7 +168,8 @@ class PrepaidStsToken(models.Model):
     def init(self):
         # A meter refuses a TID it has seen: one TID per meter and base date, guaranteed by the
         # database (a partial unique index, which _sql_constraints cannot declare). The issuing
-        # code already serialises per meter (row lock) and never reuses a TID.
+        # code already serialises per meter (prepaid.sts.vending._lock_meters) and never
+        # reuses a TID.
         self.env.cr.execute(
             SQL(
                 """CREATE UNIQUE INDEX IF NOT EXISTS %s
@@ -202,12 +212,28 @@ class PrepaidStsToken(models.Model):
             else:
                 token.value_display = token.description or False
 
-    @api.depends("digits", "token_type")
+    @api.depends("digits", "token_type", "batch_ref")
     def _compute_display_name(self):
+        # The web client reads the display name of many2one values in sudo (web_read): the
+        # digits of a key change token must not be part of it.
         labels = dict(self._fields["token_type"]._description_selection(self.env))
         for token in self:
-            grouped = sts.group(token.digits) if token.digits else ""
-            token.display_name = f"{labels.get(token.token_type, '')} {grouped}".strip()
+            label = labels.get(token.token_type, "")
+            if token.token_type in KEY_CHANGE_TYPES:
+                token.display_name = f"{label} {token.batch_ref or ''}".strip()
+            else:
+                grouped = sts.group(token.digits) if token.digits else ""
+                token.display_name = f"{label} {grouped}".strip()
+
+    # === POLICY === #
+
+    def _get_write_groups(self):
+        # Nothing of a token is written by a client: the issuing service creates it (in sudo)
+        # and _cancel() alone writes the cancellation, after its own checks.
+        return {
+            **super()._get_write_groups(),
+            **dict.fromkeys(CANCEL_FIELDS, PROCESS),
+        }
 
     # === CRUD METHODS === #
 
@@ -219,8 +245,7 @@ class PrepaidStsToken(models.Model):
                     "Cancel it (administrators) and issue a new one."
                 )
             )
-        if not (self.env.su or self.env.user.has_group(ADMIN_GROUP)):
-            raise AccessError(self.env._("Only prepaid administrators can cancel STS tokens."))
+        self._check_write_groups(vals)  # before the checks below, which would tell about data
         if (
             vals.get("state") != "cancelled"
             or not vals.get("cancel_reason")
@@ -248,9 +273,9 @@ class PrepaidStsToken(models.Model):
     def action_print_receipt(self):
         return self.env.ref("prepaid_billing.prepaid_sts_token_report").report_action(self)
 
+    @requires_group(ADMIN, _lt("cancel STS tokens"))
     def action_cancel(self):
         """Open the cancel wizard (administrators)."""
-        self._check_cancel_access()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "prepaid_billing.prepaid_sts_token_cancel_action"
         )
@@ -268,9 +293,11 @@ class PrepaidStsToken(models.Model):
 
     # === BUSINESS METHODS === #
 
+    @requires_group(ADMIN, _lt("cancel STS tokens"))
     def _cancel(self, reason):
-        """Cancel issued tokens with ``reason`` (prepaid administrators)."""
-        self._check_cancel_access()
+        """Cancel issued tokens with ``reason`` (prepaid administrators): the only writer of
+        the cancellation fields, in sudo, with the current user and time."""
+        self.check_access("write")
         if not (reason or "").strip():
             raise UserError(self.env._("Give the reason for cancelling the tokens."))
         cancelled = self.filtered(lambda t: t.state == "cancelled")
@@ -281,7 +308,7 @@ class PrepaidStsToken(models.Model):
                     tokens=", ".join(cancelled.mapped("display_name")),
                 )
             )
-        self.write(
+        self.sudo().write(
             {
                 "state": "cancelled",
                 "cancel_reason": reason.strip(),
@@ -291,10 +318,6 @@ class PrepaidStsToken(models.Model):
         )
         _logger.info("STS tokens %s cancelled by user %s", self.ids, self.env.uid)
         return True
-
-    def _check_cancel_access(self):
-        if not (self.env.su or self.env.user.has_group(ADMIN_GROUP)):
-            raise AccessError(self.env._("Only prepaid administrators can cancel STS tokens."))
 
     def _get_action_view(self):
         """The tokens as a list (a form for a single token), e.g. after issuing them."""

@@ -8,17 +8,31 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, format_datetime
+from odoo.tools.translate import LazyTranslate
+
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import ADMIN, MANAGER
 
 from .. import sts
 from ..sts.amount import to_decimal
 from ..sts.tid import next_base_date
 from ..sts.transpose import parse_digits
-from .prepaid_meter import ADMIN_GROUP, MANAGER_GROUP, OPERATOR_GROUP, UNITS
+from .prepaid_meter import UNITS
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
-ISSUE_GROUPS = {"credit": OPERATOR_GROUP, "management": MANAGER_GROUP, "key_change": ADMIN_GROUP}
+# Credit tokens need a manager until the wallet ledger exists: it will link every credit token
+# to a paid top-up, and operators will then sell credit through top-ups.
+ISSUE_GROUPS = {"credit": MANAGER, "management": MANAGER, "key_change": ADMIN}
 """Who may issue which kind of token (each group implies the ones before it)."""
+ISSUE_OPERATIONS = {
+    "credit": _lt("issue credit tokens"),
+    "management": _lt("issue management tokens"),
+    "key_change": _lt("issue key change sets"),
+}
+TID_LOCK_TABLE = "prepaid_sts_meter_state"
+"""One row per STS meter that got tokens: the lock that serialises the allocation of its TIDs
+(see ``PrepaidStsVending._lock_meters``). A plain table, not a model: only that method uses it."""
 CREDIT_TYPES = {"electricity": sts.CreditType.ELECTRICITY, "water": sts.CreditType.WATER}
 MANAGEMENT_TYPES = {
     "max_power_limit": sts.Management.MAX_POWER_LIMIT,
@@ -40,9 +54,9 @@ class PrepaidStsVending(models.AbstractModel):
 
     1. the meters, each once: check the rights of the user for this kind of token
        (:meth:`_check_issue_access`) and that every meter is ready
-       (``prepaid.meter._sts_check_ready``), then lock their rows (:meth:`_lock_meters`);
+       (``prepaid.meter._sts_check_ready``), then lock their TID allocation (:meth:`_lock_meters`);
     2. per meter, the TID: the current minute on its base date, or one more than the last TID
-       it got (:meth:`_get_last_tids`, :meth:`_allocate_tid`), while the row lock is held;
+       it got (:meth:`_get_last_tids`, :meth:`_allocate_tid`), while the lock is held;
     3. the call to the token provider of the meter's vending key (:meth:`_get_token_provider`,
        errors mapped by :meth:`_user_error`);
     4. the token log (:meth:`_prepare_token_vals`), and after a key change set the meter's new
@@ -54,7 +68,22 @@ class PrepaidStsVending(models.AbstractModel):
     """
 
     _name = "prepaid.sts.vending"
+    _inherit = ["prepaid.access.mixin"]
     _description = "STS Vending"
+
+    def init(self):
+        # The TID allocation lock of each meter, off the wide prepaid_meter row that reading
+        # ingestion updates (see _lock_meters). Rows go with their meter.
+        self.env.cr.execute(
+            SQL(
+                """CREATE TABLE IF NOT EXISTS %(table)s (
+                       meter_id integer PRIMARY KEY
+                                REFERENCES prepaid_meter (id) ON DELETE CASCADE,
+                       last_issue_at timestamp without time zone
+                   )""",
+                table=SQL.identifier(TID_LOCK_TABLE),
+            )
+        )
 
     # === BUSINESS METHODS: ISSUING === #
 
@@ -239,7 +268,7 @@ class PrepaidStsVending(models.AbstractModel):
 
     @api.model
     def _issue(self, meters, kind, make, origin=False):
-        """Issue one token per meter, under a row lock, and log it.
+        """Issue one token per meter, with their TID allocation locked, and log it.
 
         The TID of each token is given by :meth:`_allocate_tid`; the provider of each vending
         key is asked once per request (one decryption of the key).
@@ -301,51 +330,59 @@ class PrepaidStsVending(models.AbstractModel):
 
     @api.model
     def _check_issue_access(self, meters, kind):
-        """Operators issue credit tokens, managers also management tokens, administrators
-        also key change sets; everybody only for the meters they can see."""
+        """Managers issue credit and management tokens, administrators also key change sets;
+        everybody only for the meters they can see.
+
+        Credit tokens need a manager until the wallet ledger links each of them to a paid
+        top-up; operators then sell credit through top-ups.
+        """
         if self.env.su:
             return
-        group = self.env.ref(ISSUE_GROUPS[kind])
-        if not self.env.user.has_group(ISSUE_GROUPS[kind]):
-            labels = {
-                "credit": self.env._("credit tokens"),
-                "management": self.env._("management tokens"),
-                "key_change": self.env._("key change sets"),
-            }
+        group = ISSUE_GROUPS[kind]
+        if kind == "credit" and not self.env.user.has_group(group):
             raise AccessError(
                 self.env._(
-                    "Only users of the group %(group)s may issue %(what)s.",
-                    group=group.sudo().full_name,
-                    what=labels[kind],
+                    "Only users of the group %(group)s may issue credit tokens, until top-ups "
+                    "are recorded in the wallet ledger (it will link every credit token to a "
+                    "paid top-up). Ask a manager to issue this token.",
+                    group=self._get_group_label(group),
                 )
             )
+        self._check_group(group, ISSUE_OPERATIONS[kind])
         meters.check_access("read")
 
     @api.model
     def _lock_meters(self, meters):
-        """Lock the meters' rows until the end of the transaction, in id order.
+        """Lock the TID allocation of the meters until the end of the transaction, in id order.
 
         Two sessions issuing tokens for a meter run one after the other, and the second one
         sees the TIDs of the first. A mere ``SELECT ... FOR NO KEY UPDATE`` is not enough for
         that: Odoo runs in REPEATABLE READ and the second transaction's snapshot predates the
         first one's commit, so after waiting for the lock it would still not see the new tokens,
-        allocate the same TID and fail on the unique index. A no-op UPDATE of the rows makes
+        allocate the same TID and fail on the unique index. An UPDATE of the row makes
         PostgreSQL raise a serialization failure in the second transaction instead, which Odoo
-        retries with a fresh snapshot. An UPDATE of a non-key column takes the same row lock
-        as ``FOR NO KEY UPDATE``: it excludes another issuer, but not the inserts of readings
-        or events that reference the meter.
+        retries with a fresh snapshot (an advisory lock would not: it only makes it wait). The
+        row of the very first issue is inserted; a concurrent first issue fails the same way.
+
+        The row is the meter's row in ``prepaid_sts_meter_state`` (:data:`TID_LOCK_TABLE`), not
+        its ``prepaid_meter`` row: reading ingestion updates that one (``last_reading_*``), so
+        locking it would make a sale and a batch of readings wait for each other, or fail with
+        a serialization failure a whole ingestion batch. The token log's foreign key to the
+        meter takes a key-share lock only, which no update of the meter's columns conflicts with.
         """
-        meters.flush_recordset()
+        ids = sorted(meters.ids)
         self.env.cr.execute(
             SQL(
-                """UPDATE %(table)s SET write_date = write_date
-                    WHERE id IN (SELECT id FROM %(table)s WHERE id IN %(ids)s
-                                  ORDER BY id FOR NO KEY UPDATE)""",
-                table=SQL.identifier(meters._table),
-                ids=tuple(meters.ids),
+                """INSERT INTO %(table)s (meter_id) SELECT unnest(%(ids)s::integer[])
+                       ON CONFLICT (meter_id) DO NOTHING;
+                   UPDATE %(table)s SET last_issue_at = now() AT TIME ZONE 'UTC'
+                    WHERE meter_id IN (SELECT meter_id FROM %(table)s
+                                        WHERE meter_id = ANY(%(ids)s)
+                                        ORDER BY meter_id FOR NO KEY UPDATE)""",
+                table=SQL.identifier(TID_LOCK_TABLE),
+                ids=ids,
             )
         )
-        meters.invalidate_recordset()
 
     @api.model
     def _get_last_tids(self, meters):
@@ -371,7 +408,8 @@ class PrepaidStsVending(models.AbstractModel):
         It is the current minute on the meter's base date, or one more than the last TID issued
         to the meter if that is higher: two tokens in the same minute (or a clock set back)
         still get distinct, increasing TIDs, as the meter requires. Call it with the meter's
-        row locked (:meth:`_lock_meters`) and ``last_tids`` from :meth:`_get_last_tids`.
+        TID allocation locked (:meth:`_lock_meters`) and ``last_tids`` from
+        :meth:`_get_last_tids`.
 
         :raise sts.TidRangeError: ``now`` is beyond the meter's base date window
         """
@@ -463,13 +501,25 @@ class PrepaidStsVending(models.AbstractModel):
     @api.model
     def _user_error(self, meter, error):
         """Map an ``sts.StsError`` to a UserError naming ``meter``, with advice."""
-        if isinstance(error, sts.TidRangeError):
+        base_date = meter.sudo().sts_base_date
+        ended_at = base_date and _naive(sts.rollover_at(int(base_date)))
+        if isinstance(error, sts.TidRangeError) and ended_at and ended_at <= fields.Datetime.now():
+            # The codec's message is in English with UTC times: say it in the user's terms.
+            message = self.env._(
+                "Meter %(meter)s cannot get tokens dated now: the TID window of its base date "
+                "%(base)s ended on %(end)s. Issue a key change set that moves it to the next "
+                "base date (roll-over) first.",
+                meter=meter.display_name,
+                base=base_date,
+                end=format_datetime(self.env, ended_at),
+            )
+        elif isinstance(error, sts.TidRangeError):
             message = self.env._(
                 "Meter %(meter)s cannot get tokens dated now on its TID base date %(base)s: "
                 "%(error)s. Issue a key change set that moves it to the next base date "
                 "(roll-over) first.",
                 meter=meter.display_name,
-                base=meter.sudo().sts_base_date,
+                base=base_date,
                 error=error,
             )
         elif isinstance(error, sts.KeyExpiredError):

@@ -9,10 +9,12 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, config
 from odoo.tools.sql import column_exists, create_column
+from odoo.tools.translate import LazyTranslate
 
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import ADMIN, PROCESS, requires_group
 from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 try:  # cryptography >= 43 moved single/triple DES to the "decrepit" namespace
@@ -21,6 +23,7 @@ except ImportError:  # pragma: no cover - depends on the installed version
     from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 SECRET_OPTION = "prepaid_sts_key_secret"
 """Server configuration option (odoo.conf, [options]) holding the key store secret."""
@@ -32,7 +35,6 @@ CIPHERTEXT_COLUMN = "key_ciphertext"
 HKDF_SALT = b"prepaid_billing/prepaid.sts.vending.key"
 KEY_BYTES = {"02": 8, "04": 20}
 """Length of a vending key by decoder key generation algorithm: 64 bits (DES), 160 bits."""
-ADMIN_GROUP = "prepaid_meter.prepaid_meter_group_admin"
 DEMO_KEY_XMLID = "prepaid_billing.prepaid_sts_vending_key_demo"
 # The public DKGA02 vending key of the STS 531-1-0 conformance vectors. Its supply group is not
 # theirs (123456): the test classes create that key slot themselves, on a database with demo.
@@ -49,13 +51,14 @@ class PrepaidStsVendingKey(models.Model):
     security modules and vending services the record only names the key and holds no material.
 
     The key material is write-only: ``vending_key`` accepts a value and always reads empty;
-    only ``_get_vending_key()`` decrypts it, for a token provider, in the server.
-    Only prepaid administrators can access these records at all (access rights and rules).
+    only ``_get_vending_key()`` decrypts it, for a token provider, in the server, and checks
+    itself who asks. Only prepaid administrators can access these records at all (access rights
+    and rules); the state of the key material is written by :meth:`_set_vending_key` alone.
     """
 
     _name = "prepaid.sts.vending.key"
     _description = "STS Vending Key"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "prepaid.access.mixin"]
     _order = "sgc, krn desc, id"
     _check_company_auto = True
 
@@ -112,7 +115,7 @@ class PrepaidStsVendingKey(models.Model):
         inverse="_inverse_vending_key",
         copy=False,
         exportable=False,
-        groups=ADMIN_GROUP,
+        groups=ADMIN,
         help="Hexadecimal: 16 digits for DKGA02, 40 for DKGA04. Write-only: it is stored "
         "encrypted and never shown again; compare the check value instead.",
     )
@@ -195,6 +198,17 @@ class PrepaidStsVendingKey(models.Model):
         for key in self:
             key.display_name = f"{key.name} (SGC {key.sgc or '?'} / KRN {key.krn})"
 
+    # === POLICY === #
+
+    def _get_write_groups(self):
+        # The model is for administrators (access rights); what says whether there is key
+        # material, and which, follows the material and is written only when it is set.
+        return {
+            **super()._get_write_groups(),
+            "vending_key": ADMIN,
+            **dict.fromkeys(("has_key_material", "key_check_value"), PROCESS),
+        }
+
     # === CRUD METHODS === #
 
     def write(self, vals):
@@ -249,13 +263,13 @@ class PrepaidStsVendingKey(models.Model):
         self.ensure_one()
         return int(self.sgc), self.krn, int(self.dkga)
 
+    @requires_group(ADMIN, _lt("set the material of STS vending keys"))
     def _set_vending_key(self, value):
         """Encrypt and store the key material given as hexadecimal text.
 
         Error messages never repeat the value: it would end up in logs and screenshots.
         """
         self.ensure_one()
-        self._check_key_admin()
         if self.provider_id.code != "software":
             raise UserError(
                 self.env._(
@@ -298,7 +312,7 @@ class PrepaidStsVendingKey(models.Model):
             )
         )
         check_value = self._compute_check_value(material)
-        self.write({"has_key_material": True, "key_check_value": check_value})
+        self.sudo().write({"has_key_material": True, "key_check_value": check_value})
         # Audit trail without the key: who set it, and its check value.
         self.message_post(
             body=self.env._("Key material set (check value %(kcv)s).", kcv=check_value)
@@ -310,13 +324,17 @@ class PrepaidStsVendingKey(models.Model):
             self.env.uid,
         )
 
+    @requires_group(ADMIN, _lt("use the material of STS vending keys"))
     def _get_vending_key(self):
         """Return the decrypted key material (bytes), for a token provider in the server.
 
-        Never return it to a client, never log it. Works in sudo; raises a UserError when the
-        key has no material or the server secret cannot decrypt it.
+        Never return it to a client, never log it. Only for prepaid administrators and for the
+        superuser environment: the vending service calls it in sudo after checking the rights of
+        the user it issues for. Raises a UserError when the key has no material or the server
+        secret cannot decrypt it.
         """
         self.ensure_one()
+        self.check_access("read")
         self.env.cr.execute(
             SQL(
                 "SELECT %s FROM %s WHERE id = %s",
@@ -357,6 +375,7 @@ class PrepaidStsVendingKey(models.Model):
         return material
 
     @api.model
+    @requires_group(ADMIN, _lt("re-encrypt the STS key store"))
     def _reencrypt_key_store(self, old_secret):
         """Re-encrypt every stored key after the server secret changed (odoo shell).
 
@@ -365,7 +384,6 @@ class PrepaidStsVendingKey(models.Model):
 
         :return: the number of keys re-encrypted
         """
-        self._check_key_admin()
         self.env.cr.execute(
             SQL(
                 "SELECT id, %s FROM %s WHERE %s IS NOT NULL ORDER BY id FOR UPDATE",
@@ -447,12 +465,6 @@ class PrepaidStsVendingKey(models.Model):
         else:
             digest = hmac.new(material, bytes(8), hashlib.sha256).digest()
         return digest[:3].hex().upper()
-
-    def _check_key_admin(self):
-        if not (self.env.su or self.env.user.has_group(ADMIN_GROUP)):
-            raise AccessError(
-                self.env._("Only prepaid administrators can manage STS vending keys.")
-            )
 
     # === DEMO DATA === #
 

@@ -6,3 +6,4 @@ from . import test_sts_security
 from . import test_sts_report
 from . import test_sts_provider
 from . import test_ui
+from . import test_access

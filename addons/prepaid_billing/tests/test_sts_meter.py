@@ -68,14 +68,19 @@ class TestStsMeter(PrepaidStsCommon):
         keyed = self._create_sts_meter()
         unkeyed = self._create_sts_meter(sts_vending_key_id=False)
         for user in (self.manager_user, self.operator_user):
-            with self.assertRaisesRegex(AccessError, "key change set"):
+            with self.assertRaisesRegex(AccessError, "Tariff Index: only .*Administrator"):
                 keyed.with_user(user).write({"sts_ti": 5})
-            with self.assertRaisesRegex(AccessError, "key change set"):
+            with self.assertRaisesRegex(AccessError, "DRN: only .*Administrator"):
                 keyed.with_user(user).write({"sts_drn": "99999999999"})
+            # Nor through a batch that holds an unkeyed meter too.
+            with self.assertRaisesRegex(AccessError, "Tariff Index"):
+                (keyed | unkeyed).with_user(user).write({"sts_ti": 5})
             with self.assertRaises(AccessError):
                 keyed.with_user(user).read(["sts_vending_key_id"])
         # Writing the same value (a form saved unchanged) and other fields are fine.
-        keyed.with_user(self.manager_user).write({"sts_ti": keyed.sts_ti, "note": "checked"})
+        keyed.with_user(self.manager_user).write(
+            {"sts_ti": keyed.sts_ti, "sts_pan": keyed.sts_pan, "note": "checked"}
+        )
         self.assertTrue(keyed.with_user(self.manager_user).sts_params_locked)
         # A meter without a key is prepared by its managers; admins change anything.
         unkeyed.with_user(self.manager_user).write({"sts_ti": 5, "sts_drn": "99999999999"})

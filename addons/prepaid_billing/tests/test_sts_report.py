@@ -13,7 +13,7 @@ class TestStsReport(PrepaidStsCommon):
     def test_receipt(self):
         meter = self._create_sts_meter()
         self._create_account(meters=meter)
-        token = meter.with_user(self.operator_user)._sts_issue_credit(25.6, origin="SALE/7")
+        token = meter.with_user(self.manager_user)._sts_issue_credit(25.6, origin="SALE/7")
         self.assertEqual(token.partner_id, self.tenant)
         Report = self.env["ir.actions.report"].with_user(self.operator_user)
         html, report_type = Report._render_qweb_pdf(
@@ -30,14 +30,14 @@ class TestStsReport(PrepaidStsCommon):
             meter.sts_pan,
             "25.6 kWh",
             "SALE/7",
-            self.operator_user.name,
+            self.manager_user.name,
         ):
             self.assertIn(expected, html)
 
     def test_receipt_of_a_key_change_set(self):
         meter = self._create_sts_meter(key=self.key_misty)
         tokens = meter._sts_issue_key_change(tariff_index=4)
-        action = tokens[0].with_user(self.operator_user).action_print_receipt()
+        action = tokens[0].with_user(self.admin_user).action_print_receipt()
         self.assertEqual(action["report_name"], "prepaid_billing.report_sts_token")
         html = (
             self.env["ir.actions.report"]

@@ -6,8 +6,9 @@ from .common import PrepaidStsCommon
 
 @tagged("post_install", "-at_install")
 class TestStsSecurity(PrepaidStsCommon):
-    """Operators issue credit tokens for the meters they see; managers also management tokens;
-    administrators also key change sets. Keys stay with administrators."""
+    """Managers issue credit and management tokens (credit tokens need a manager until the
+    wallet ledger links them to paid top-ups); administrators also key change sets; everybody
+    only for the meters they see. Keys stay with administrators."""
 
     @classmethod
     def setUpClass(cls):
@@ -27,10 +28,23 @@ class TestStsSecurity(PrepaidStsCommon):
         )
         return wizard.action_issue()
 
-    def test_operator_issues_credit_tokens(self):
-        action = self._issue(self.operator_user, token_kind="credit", amount=10)
+    def test_credit_tokens_need_a_manager_until_the_ledger(self):
+        # The operator opens the wizard and is told who issues credit tokens, and why.
+        wizard = (
+            self.env["prepaid.sts.token.issue"]
+            .with_user(self.operator_user)
+            .create({"meter_ids": [(6, 0, self.meter.ids)], "amount": 10})
+        )
+        self.assertRecordValues(wizard, [{"can_issue_credit": False, "can_manage": False}])
+        with self.assertRaisesRegex(AccessError, "Manager may issue credit tokens.*ledger"):
+            wizard.action_issue()
+        with self.assertRaisesRegex(AccessError, "Manager may issue credit tokens"):
+            self.meter.with_user(self.operator_user)._sts_issue_credit(10)
+        self.assertFalse(self.meter.sts_token_ids)
+        # A manager issues it; the operator sees it in the meter's token log.
+        action = self._issue(self.manager_user, token_kind="credit", amount=10)
         token = self.env["prepaid.sts.token"].with_user(self.operator_user).browse(action["res_id"])
-        self.assertEqual(token.issued_by_id, self.operator_user)
+        self.assertEqual(token.issued_by_id, self.manager_user)
         self.assertEqual(token.meter_id, self.meter)
         self.assertTrue(token.token_grouped)
         self.assertEqual(self.meter.with_user(self.operator_user).sts_token_count, 1)

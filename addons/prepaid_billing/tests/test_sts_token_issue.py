@@ -1,10 +1,11 @@
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
-from psycopg2.errors import SerializationFailure
+from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError, UserError
@@ -106,25 +107,95 @@ class TestStsTokenIssue(PrepaidStsCommon):
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
             self.env["prepaid.sts.token"].create(vals)
 
+    # === CONCURRENCY: two real transactions on committed data === #
+
+    def _committed_meter(self):
+        """The id of a meter committed in its own transaction (deleted after the test): the
+        concurrency tests need rows that two real transactions both see."""
+        with self.registry.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '10s'")
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            meter = env["prepaid.meter"].create(
+                {
+                    "serial_number": f"TEST-CONCURRENT-{uuid.uuid4().hex[:12]}",
+                    "name": "Concurrency test meter",
+                    # A model of the catalogue: the test's own records are not committed.
+                    "model_id": env.ref("prepaid_meter.prepaid_meter_model_acrel_ddsy1352").id,
+                }
+            )
+            meter_id = meter.id
+        self.addCleanup(self._delete_committed_meter, meter_id)
+        return meter_id
+
+    def _delete_committed_meter(self, meter_id):
+        with self.registry.cursor() as cr:
+            cr.execute("SET LOCAL lock_timeout = '10s'")
+            api.Environment(cr, SUPERUSER_ID, {})["prepaid.meter"].browse(meter_id).unlink()
+
+    def _two_transactions(self):
+        """Two cursors in REPEATABLE READ (as Odoo runs requests) that give up after a second
+        instead of waiting for each other."""
+        cr_a, cr_b = self.registry.cursor(), self.registry.cursor()
+        for cr in (cr_a, cr_b):
+            self.addCleanup(cr.close)
+            cr.execute("SET LOCAL lock_timeout = '1s'")
+        return cr_a, cr_b
+
+    def _lock(self, cr, meter_id):
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["prepaid.sts.vending"]._lock_meters(env["prepaid.meter"].browse(meter_id))
+
     def test_concurrent_issuer_is_retried_not_given_a_used_tid(self):
         """Two requests issuing for one meter: the second one's snapshot predates the first
-        one's commit, so it could not see the first one's TIDs. Locking the meter must make it
+        one's commit, so it could not see the first one's TIDs. The TID lock must make it
         fail with a serialization failure (which Odoo retries with a fresh snapshot), not let
-        it through to allocate a TID already used. Run on committed data in two real
-        transactions: a row of base data stands for the meter (the lock only needs a table
-        with write_date), and the lock changes nothing in it."""
-        row_id = self.env.ref("base.partner_root").id
-        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
-            cr_a.execute("SET LOCAL lock_timeout = '10s'")
-            cr_b.execute("SET LOCAL lock_timeout = '10s'")
-            cr_b.execute("SELECT 1")  # B's snapshot (SET takes none), before A commits
-            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
-            env_a["prepaid.sts.vending"]._lock_meters(env_a["res.partner"].browse(row_id))
-            cr_a.commit()
-            env_b = api.Environment(cr_b, SUPERUSER_ID, {})
-            with self.assertRaises(SerializationFailure), mute_logger("odoo.sql_db"):
-                env_b["prepaid.sts.vending"]._lock_meters(env_b["res.partner"].browse(row_id))
-            cr_b.rollback()
+        it through to allocate a TID already used; while the first one runs, the second one
+        waits. The very first issue for a meter (which creates its lock row) is no exception."""
+        meter_id = self._committed_meter()
+        for round_ in ("first issue", "later issue"):
+            with self.subTest(round_):
+                cr_a, cr_b = self._two_transactions()
+                cr_b.execute("SELECT 1")  # B's snapshot (SET takes none), before A commits
+                self._lock(cr_a, meter_id)
+                # While A holds the lock, B waits (here: gives up after lock_timeout).
+                with self.assertRaises(LockNotAvailable), mute_logger("odoo.sql_db"):
+                    self._lock(cr_b, meter_id)
+                cr_b.rollback()
+                cr_b.execute("SET LOCAL lock_timeout = '1s'")
+                cr_b.execute("SELECT 1")  # a snapshot from before A's commit again
+                cr_a.commit()
+                with self.assertRaises(SerializationFailure), mute_logger("odoo.sql_db"):
+                    self._lock(cr_b, meter_id)
+                cr_b.rollback()
+                # Retried with a fresh snapshot, B gets the lock.
+                self._lock(cr_b, meter_id)
+                cr_b.commit()
+
+    def test_issuing_does_not_contend_with_updates_of_the_meter(self):
+        """Reading ingestion, polling and users update the meter's row; a token sale takes
+        its lock elsewhere: neither waits for the other, and an update committed during the
+        sale does not make the sale fail (before, a batch of 50k readings updating the meter
+        could abort a sale with a serialization failure, or the other way round)."""
+        meter_id = self._committed_meter()
+        update = "UPDATE prepaid_meter SET write_date = now() AT TIME ZONE 'UTC' WHERE id = %s"
+        # The meter is updated and committed during the sale, after the sale's snapshot.
+        cr_sale, cr_update = self._two_transactions()
+        cr_sale.execute("SELECT 1")
+        cr_update.execute(update, [meter_id])
+        cr_update.commit()
+        self._lock(cr_sale, meter_id)  # no serialization failure
+        # The sale holds its lock; the meter is updated without waiting.
+        cr_update.execute("SET LOCAL lock_timeout = '1s'")
+        cr_update.execute(update, [meter_id])
+        cr_update.commit()
+        cr_sale.commit()
+        # The other way round: an uncommitted update of the meter does not hold up a sale.
+        cr_update.execute("SET LOCAL lock_timeout = '1s'")
+        cr_update.execute(update, [meter_id])
+        cr_sale.execute("SET LOCAL lock_timeout = '1s'")
+        self._lock(cr_sale, meter_id)
+        cr_sale.commit()
+        cr_update.commit()
 
     def test_management_tokens(self):
         meter = self._create_sts_meter()

@@ -1,14 +1,19 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare
 
-from ..models.prepaid_meter import ADMIN_GROUP, MANAGER_GROUP, UNITS
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import ADMIN
+
+from ..models.prepaid_meter import UNITS
+from ..models.prepaid_sts_vending import ISSUE_GROUPS
 
 
 class PrepaidStsTokenIssue(models.TransientModel):
-    """Issue STS tokens for one or many meters: credit (operators), management (managers) or
-    key change sets (administrators). The checks are in the ``prepaid.sts.vending`` service it
-    calls (through the meters' ``_sts_issue_*`` methods); the options hidden here for lower
-    groups are refused there too."""
+    """Issue STS tokens for one or many meters: credit and management tokens (managers) or
+    key change sets (administrators); see ``ISSUE_GROUPS``. Operators open it to learn that
+    credit tokens are issued by managers until the wallet ledger exists. The checks are in the
+    ``prepaid.sts.vending`` service it calls (through the meters' ``_sts_issue_*`` methods);
+    the options hidden here for lower groups are refused there too."""
 
     _name = "prepaid.sts.token.issue"
     _description = "Issue STS Tokens"
@@ -29,6 +34,7 @@ class PrepaidStsTokenIssue(models.TransientModel):
         required=True,
         default="credit",
     )
+    can_issue_credit = fields.Boolean(compute="_compute_can")
     can_manage = fields.Boolean(compute="_compute_can")
     can_change_keys = fields.Boolean(compute="_compute_can")
     utility = fields.Selection(
@@ -66,7 +72,7 @@ class PrepaidStsTokenIssue(models.TransientModel):
     new_vending_key_id = fields.Many2one(
         "prepaid.sts.vending.key",
         string="New Vending Key",
-        groups=ADMIN_GROUP,
+        groups=ADMIN,
         help="Leave empty to keep each meter's vending key (SGC and key revision).",
     )
     rollover = fields.Boolean(
@@ -103,11 +109,17 @@ class PrepaidStsTokenIssue(models.TransientModel):
         for wizard in self:
             wizard.meter_count = len(wizard.meter_ids)
 
+    # A dependency on a field with a default: the form's first onchange computes only the fields
+    # that depend on the values it starts from (a context dependency alone leaves them False).
+    @api.depends("token_kind")
     @api.depends_context("uid")
     def _compute_can(self):
-        can_manage = self.env.user.has_group(MANAGER_GROUP)
-        can_change_keys = self.env.user.has_group(ADMIN_GROUP)
+        user = self.env.user
+        can_issue_credit = user.has_group(ISSUE_GROUPS["credit"])
+        can_manage = user.has_group(ISSUE_GROUPS["management"])
+        can_change_keys = user.has_group(ISSUE_GROUPS["key_change"])
         for wizard in self:
+            wizard.can_issue_credit = can_issue_credit
             wizard.can_manage = can_manage
             wizard.can_change_keys = can_change_keys
 
@@ -126,6 +138,8 @@ class PrepaidStsTokenIssue(models.TransientModel):
         meters = self.meter_ids
         if not meters:
             raise UserError(self.env._("Select the meters to issue tokens for."))
+        # The rights first: a user who may not issue these tokens learns it before anything else.
+        self.env["prepaid.sts.vending"]._check_issue_access(meters, self.token_kind)
         if self.token_kind == "credit":
             if len(set(meters.mapped("utility"))) > 1:
                 raise UserError(
@@ -134,7 +148,7 @@ class PrepaidStsTokenIssue(models.TransientModel):
                         "for electricity and in m³ for water."
                     )
                 )
-            if self.amount <= 0:
+            if float_compare(self.amount, 0.0, precision_digits=1) <= 0:
                 raise UserError(self.env._("Enter a positive amount of credit."))
             tokens = meters._sts_issue_credit(self.amount, origin=self.origin)
         elif self.token_kind == "management":
