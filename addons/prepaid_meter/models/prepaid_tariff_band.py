@@ -29,6 +29,7 @@ class PrepaidTariffBand(models.Model):
         "prepaid.tariff.season",
         ondelete="restrict",
         check_company=True,
+        index="btree_not_null",  # a season change looks up the versions using it
         help="Empty: all year, i.e. the days outside the seasons of the other periods.",
     )
     day_type = fields.Selection(
