@@ -72,8 +72,8 @@ class PrepaidStsVending(models.AbstractModel):
     _description = "STS Vending"
 
     def init(self):
-        # The TID allocation lock of each meter, off the wide prepaid_meter row that reading
-        # ingestion updates (see _lock_meters). Rows go with their meter.
+        # The TID allocation lock of each meter, off the wide prepaid_meter row that others
+        # update (see _lock_meters). Rows go with their meter.
         self.env.cr.execute(
             SQL(
                 """CREATE TABLE IF NOT EXISTS %(table)s (
@@ -365,10 +365,11 @@ class PrepaidStsVending(models.AbstractModel):
         row of the very first issue is inserted; a concurrent first issue fails the same way.
 
         The row is the meter's row in ``prepaid_sts_meter_state`` (:data:`TID_LOCK_TABLE`), not
-        its ``prepaid_meter`` row: reading ingestion updates that one (``last_reading_*``), so
-        locking it would make a sale and a batch of readings wait for each other, or fail with
-        a serialization failure a whole ingestion batch. The token log's foreign key to the
-        meter takes a key-share lock only, which no update of the meter's columns conflicts with.
+        its ``prepaid_meter`` row: reading ingestion, polling and users update that one, and
+        locking it would make a sale and a batch of readings wait for each other, or make one
+        of them fail with a serialization failure (a whole ingestion batch, or the sale). The
+        token log's foreign key to the meter takes a key-share lock only, which no update of
+        the meter's other columns conflicts with.
         """
         ids = sorted(meters.ids)
         self.env.cr.execute(
