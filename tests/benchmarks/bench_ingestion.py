@@ -4,8 +4,8 @@ Creates a throw-away database with prepaid_meter installed (no demo data), creat
 then in the same run:
 
 1. ingests the readings through ``prepaid.reading._ingest`` in batches (one poll of every
-   meter per batch, committed like a cron would), with consumption, flags and the meters'
-   last reading computed;
+   meter per batch, committed like a cron would), with consumption, flags, review holds and
+   the meters' register state (``prepaid_meter_reading_state``) computed;
 2. truncates the table and COPYs the same rows into it, in batches of the same size and
    committed the same way;
 
@@ -141,11 +141,7 @@ def batches(meter_ids, readings, batch_size):
 
 def reset(odoo, registry):
     with registry.cursor() as cr:
-        cr.execute("TRUNCATE prepaid_reading")
-        cr.execute(
-            "UPDATE prepaid_meter SET last_reading_at = NULL, last_reading_total = NULL"
-            " WHERE last_reading_at IS NOT NULL"
-        )
+        cr.execute("TRUNCATE prepaid_reading, prepaid_meter_reading_state")
         cr.commit()
         cr._cnx.autocommit = True
         cr.execute("VACUUM ANALYZE prepaid_meter")

@@ -12,6 +12,7 @@ from . import prepaid_meter_model
 from . import prepaid_meter
 from . import prepaid_meter_hardware
 from . import prepaid_meter_reading
+from . import prepaid_meter_reading_state
 from . import prepaid_account
 from . import res_users
 from . import prepaid_ingest_mixin

@@ -1,6 +1,9 @@
 from odoo import api, fields, models
+from odoo.osv.expression import NEGATIVE_TERM_OPERATORS, OR
+from odoo.tools import SQL
 
 from ..tools.related_counts import set_related_counts
+from .prepaid_access_mixin import PROCESS
 
 
 class PrepaidMeter(models.Model):
@@ -10,17 +13,31 @@ class PrepaidMeter(models.Model):
     _inherit = "prepaid.meter"
 
     # === READINGS === #
-    # The last reading is maintained by prepaid.reading._ingest() in SQL, one statement per
-    # batch, never by per-record ORM writes. last_reading_id is derived from (meter,
-    # last_reading_at) through the readings' unique index instead of being stored: a stored
-    # foreign key would add a referential check to every meter update of the ingestion and a
-    # reverse lookup to every reading deletion.
-    last_reading_at = fields.Datetime(string="Last Reading At", readonly=True, copy=False)
+    # The register state (last good reading) lives in prepaid.meter.reading.state, one narrow
+    # row per meter that ingestion upserts in SQL: ingestion never updates (hence never locks)
+    # the meter row. These fields show it, read-only and searchable. last_reading_id is
+    # derived from (meter, last_reading_at) through the readings' unique index instead of
+    # being stored: a stored foreign key would add a referential check to every state update
+    # of the ingestion and a reverse lookup to every reading deletion.
+    last_reading_at = fields.Datetime(
+        string="Last Reading At",
+        compute="_compute_last_reading",
+        search="_search_last_reading_at",
+        compute_sudo=True,
+        help="The last good reading: readings held for review or rejected do not count.",
+    )
     last_reading_total = fields.Float(
-        string="Last Register Value", digits=(16, 3), readonly=True, copy=False
+        string="Last Register Value",
+        digits=(16, 3),
+        compute="_compute_last_reading",
+        search="_search_last_reading_total",
+        compute_sudo=True,
     )
     last_reading_id = fields.Many2one(
-        "prepaid.reading", string="Last Reading", compute="_compute_last_reading_id"
+        "prepaid.reading",
+        string="Last Reading",
+        compute="_compute_last_reading_id",
+        search="_search_last_reading_id",
     )
     register_digits = fields.Integer(
         default=6,
@@ -61,7 +78,32 @@ class PrepaidMeter(models.Model):
     reading_count = fields.Integer(compute="_compute_reading_count")
     open_event_count = fields.Integer(string="Open Events", compute="_compute_open_event_count")
 
-    @api.depends("last_reading_at")
+    # === POLICY === #
+    def _get_write_groups(self):
+        # The series of readings: closed by the replacement wizard, reopened by the reset to
+        # draft, each after its own checks, in sudo.
+        return {
+            **super()._get_write_groups(),
+            **dict.fromkeys(
+                ("final_reading", "final_reading_at", "replaced_meter_id", "replacement_meter_id"),
+                PROCESS,
+            ),
+        }
+
+    # === COMPUTE METHODS === #
+    def _compute_last_reading(self):
+        states = self.env["prepaid.meter.reading.state"]
+        if self.ids:
+            states = states.search_fetch(
+                [("meter_id", "in", self.ids)],
+                ["meter_id", "last_reading_at", "last_reading_total"],
+            )
+        by_meter = {state.meter_id.id: state for state in states}
+        for meter in self:
+            state = by_meter.get(meter.id)
+            meter.last_reading_at = state.last_reading_at if state else False
+            meter.last_reading_total = state.last_reading_total if state else 0.0
+
     def _compute_last_reading_id(self):
         dated = self.filtered("last_reading_at")
         readings = self.env["prepaid.reading"]
@@ -76,6 +118,46 @@ class PrepaidMeter(models.Model):
         by_key = {(reading.meter_id.id, reading.read_at): reading for reading in readings}
         for meter in self:
             meter.last_reading_id = by_key.get((meter.id, meter.last_reading_at), False)
+
+    def _search_last_reading_at(self, operator, value):
+        return self._search_reading_state("last_reading_at", operator, value)
+
+    def _search_last_reading_total(self, operator, value):
+        return self._search_reading_state("last_reading_total", operator, value)
+
+    @api.model
+    def _search_reading_state(self, field_name, operator, value):
+        """Domain on the meters whose register state matches ``(field_name, operator, value)``;
+        a meter without state (never read) has no last reading: it matches what a NULL does."""
+        State = self.env["prepaid.meter.reading.state"].sudo()
+        matching = State._search([(field_name, operator, value)])
+        domain = [("id", "in", matching.subselect("meter_id"))]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        value_is_null = any(item is False or item is None for item in values)
+        if (operator in NEGATIVE_TERM_OPERATORS) != value_is_null:
+            domain = OR([domain, [("id", "not in", State._search([]).subselect("meter_id"))]])
+        return domain
+
+    @api.model
+    def _search_last_reading_id(self, operator, value):
+        """Meters whose last good reading matches ``(operator, value)`` on readings."""
+        readings = self.env["prepaid.reading"]._search([("id", operator, value)])
+        return [
+            (
+                "id",
+                "in",
+                SQL(
+                    """
+                    (SELECT s.meter_id
+                      FROM prepaid_meter_reading_state s
+                      JOIN prepaid_reading r
+                        ON r.meter_id = s.meter_id AND r.read_at = s.last_reading_at
+                     WHERE r.id IN %s)
+                    """,
+                    readings.subselect(),
+                ),
+            )
+        ]
 
     def _compute_reading_count(self):
         set_related_counts(self, "reading_count", "prepaid.reading", "meter_id")

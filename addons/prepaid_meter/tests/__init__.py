@@ -9,3 +9,4 @@ from . import test_meter_replace
 from . import test_reading_import
 from . import test_tariff
 from . import test_tariff_integrity
+from . import test_reading_review

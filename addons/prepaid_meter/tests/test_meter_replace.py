@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
 from .test_reading_ingestion import T0, ReadingCommon
@@ -18,7 +18,9 @@ class TestMeterReplace(ReadingCommon):
             room=cls.room,
             account_id=cls.account.id,
             ct_ratio=2.0,
-            max_load=50.0,
+            # Plausible for the tests' readings (50 register units x 2 in an hour): an
+            # implausible one would be held for review and count nothing.
+            max_load=500.0,
         )
         cls.old.action_activate()
 
@@ -61,7 +63,7 @@ class TestMeterReplace(ReadingCommon):
         self.assertEqual(new.account_id, self.account)
         self.assertEqual(new.utility, "electricity")
         self.assertEqual(new.multiplier, 2.0)
-        self.assertEqual(new.max_load, 50.0)
+        self.assertEqual(new.max_load, 500.0)
         self.assertEqual(new.state, "active")
         self.assertEqual(new.replaced_meter_id, self.old)
         self.assertEqual(self.old.replacement_meter_id, new)
@@ -141,3 +143,50 @@ class TestMeterReplace(ReadingCommon):
             self.env["prepaid.meter.replace"].create(
                 {"old_meter_id": self.old.id, "final_total": 1.0, "new_serial_number": "RT-X"}
             ).action_replace()
+
+    def test_series_fields_are_kept_by_the_replacement(self):
+        # Final reading and replacement links belong to the replacement (and the reset to
+        # draft): not even a manager writes them directly.
+        for field_name, value in (
+            ("final_reading", 1.0),
+            ("final_reading_at", T0),
+            ("replacement_meter_id", self.meter.id),
+            ("replaced_meter_id", self.meter.id),
+        ):
+            with self.assertRaisesRegex(AccessError, "kept by the system"):
+                self.old.with_user(self.manager_user).write({field_name: value})
+        # Operators do not replace meters at all.
+        with self.assertRaises(AccessError):
+            self.env["prepaid.meter.replace"].with_user(self.operator_user).create(
+                {"old_meter_id": self.old.id, "final_total": 1.0, "new_serial_number": "RT-OP"}
+            )
+
+    def test_implausible_final_reading_is_held(self):
+        # 1000 register units in an hour (x2) is more than 500 kW: the swap goes through, the
+        # final reading waits for a manager before it counts.
+        self.Reading._ingest(self._rows(self.old, [100.0]))
+        swap = T0 + timedelta(hours=1)
+        action = (
+            self.env["prepaid.meter.replace"]
+            .with_user(self.manager_user)
+            .create(
+                {
+                    "old_meter_id": self.old.id,
+                    "replaced_at": swap,
+                    "final_total": 1100.0,
+                    "new_serial_number": "RT-HELD",
+                    "new_initial_reading": 0.0,
+                }
+            )
+            .action_replace()
+        )
+        final = self._readings(self.old)[-1]
+        self.assertEqual((final.quality, final.review_state), ("jump", "pending"))
+        self.assertEqual(final.consumption, 0.0)
+        self.assertEqual(self.old.final_reading, 1100.0)
+        self.assertIn("held for review", self.old.message_ids[0].body)
+        final.with_user(self.manager_user).action_accept()
+        self.assertEqual(final.consumption, 2000.0)
+        self.assertEqual(
+            self.env["prepaid.meter"].browse(action["res_id"]).replaced_meter_id, self.old
+        )

@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
@@ -115,37 +116,53 @@ class TestReadingIngestion(ReadingCommon):
         self.Reading._ingest(self._rows(meter, [99999.5, 0.5]))
         self.assertEqual(self._readings(meter).mapped("consumption"), [0.5, 1.0])
 
-    def test_backwards_is_flagged_not_rejected(self):
+    def test_backwards_is_held_not_rejected(self):
         summary = self.Reading._ingest(self._rows(self.meter, [500.0, 400.0, 401.0]))
         self.assertEqual(summary["inserted"], 3)
-        self.assertEqual(summary["flagged"], 1)
+        # 401 counts from the last good reading (500), not from the held 400: backwards too.
+        self.assertEqual((summary["flagged"], summary["held"]), (2, 2))
         self.assertEqual(
-            summary["flagged_rows"], [(self.meter.id, T0 + timedelta(hours=1), "backwards")]
+            summary["flagged_rows"],
+            [
+                (self.meter.id, T0 + timedelta(hours=1), "backwards"),
+                (self.meter.id, T0 + timedelta(hours=2), "backwards"),
+            ],
         )
         readings = self._readings(self.meter)
-        self.assertEqual(readings.mapped("quality"), ["first", "backwards", "ok"])
-        self.assertEqual(readings.mapped("consumption"), [500.0, 0.0, 1.0])
+        self.assertEqual(readings.mapped("quality"), ["first", "backwards", "backwards"])
+        self.assertEqual(readings.mapped("review_state"), [False, "pending", "pending"])
+        self.assertEqual(readings.mapped("consumption"), [500.0, 0.0, 0.0])
+        self.assertEqual(readings[2].previous_total, 500.0)
         self.assertIn("backwards", readings[1].flag_message)
+        self.assertIn("Held for review", readings[1].flag_message)
+        # The register state stays on the last good reading.
+        self.assertEqual(self.meter.last_reading_total, 500.0)
+        self.assertEqual(self.meter.last_reading_id, readings[0])
         # Below the initial register value: backwards too.
         meter = self._new_meter("RT-E-6", initial_reading=50.0)
         self.Reading._ingest(self._rows(meter, [40.0]))
         self.assertEqual(self._readings(meter).quality, "backwards")
+        self.assertFalse(meter.last_reading_at)
         # A wrap-around that would need an implausible quantity is backwards, not a roll-over.
         meter = self._new_meter("RT-E-7")
         self.Reading._ingest(self._rows(meter, [900000.0, 100.0]))
         self.assertEqual(self._readings(meter).mapped("quality"), ["first", "backwards"])
 
-    def test_jump_is_flagged_and_counted(self):
+    def test_jump_is_held_not_counted(self):
         meter = self._new_meter("RT-E-8", max_load=10.0)
-        self.Reading._ingest(self._rows(meter, [0.0, 9.0, 60.0, 70.0, 70.1]))
+        self.Reading._ingest(self._rows(meter, [0.0, 9.0, 60.0, 19.0, 29.0]))
         readings = self._readings(meter)
         self.assertEqual(readings.mapped("quality"), ["first", "ok", "jump", "ok", "ok"])
-        self.assertEqual(readings[2].consumption, 51.0)
+        self.assertEqual(readings.mapped("review_state"), [False, False, "pending", False, False])
+        # Held: nothing counted, and the next reading counts from the last good one (9.0).
+        self.assertEqual(readings.mapped("consumption"), [0.0, 9.0, 0.0, 10.0, 10.0])
+        self.assertEqual(readings[3].previous_read_at, readings[1].read_at)
         self.assertIn("Implausible", readings[2].flag_message)
+        self.assertEqual(meter.last_reading_total, 29.0)
         # Close readings are judged over at least a quarter of an hour: 2 kWh in 1 minute
         # (2.5 kWh allowed) is no jump.
         self.Reading._ingest(
-            [{"meter_id": meter.id, "read_at": T0 + timedelta(hours=4, minutes=1), "total": 72.1}]
+            [{"meter_id": meter.id, "read_at": T0 + timedelta(hours=4, minutes=1), "total": 31.0}]
         )
         self.assertEqual(self._readings(meter)[-1].quality, "ok")
         # The utility default applies without a meter setting (system parameter).
@@ -186,6 +203,52 @@ class TestReadingIngestion(ReadingCommon):
         readings = self._readings(self.meter)
         self.assertEqual(readings.mapped("source"), ["gateway", "manual"])
         self.assertEqual(readings[1].total, 2.5)
+
+    def test_out_of_range_values_are_rejected_per_row(self):
+        """One bad number is one rejected row: the rest of the batch is stored."""
+        rows = [
+            (self.meter.id, T0, "1E+999999"),
+            (self.meter.id, T0 + timedelta(hours=1), "nan"),
+            (2**31, T0, 1.0),
+            (self.meter.id, T0 + timedelta(hours=2), "12345678901234567890"),
+            (self.meter.id, T0 + timedelta(hours=3), float("inf")),
+            (self.meter.id, T0 + timedelta(hours=4), 1, "1e-999999"),
+            (self.meter.id, T0 + timedelta(hours=5), 2, None, "-1E+20"),
+            (self.meter.id, T0 + timedelta(hours=6), "1" * 50),
+            (self.meter.id, T0 + timedelta(hours=7), Decimal("2.00049")),
+            (self.meter.id, T0 + timedelta(hours=8), "Infinity"),
+            (2**31 - 1, T0, 1.0),  # In range, but no such meter.
+        ]
+        summary = self.Reading._ingest(rows)
+        self.assertEqual((summary["received"], summary["inserted"]), (11, 2))
+        errors = dict(summary["errors"])
+        self.assertEqual(sorted(errors), [0, 1, 2, 3, 4, 6, 7, 9, 10])
+        self.assertIn("1E+999999 is out of range", errors[0])
+        self.assertIn("not a finite number", errors[1])
+        self.assertIn("out of range (1 to 2147483647)", errors[2])
+        self.assertIn("at most 13 digits before the decimal point", errors[3])
+        self.assertIn("not a finite number", errors[4])
+        self.assertIn("Register T2", errors[6])
+        self.assertIn("too many digits", errors[7])
+        self.assertIn("Unknown meter", errors[10])
+        readings = self._readings(self.meter)
+        self.assertEqual(readings.mapped("total"), [1.0, 2.0])
+        # Decimals beyond the third are rounded, as the columns keep three.
+        self.assertEqual(readings.mapped("t1"), [0.0, 0.0])
+        # Events and load profile share the bounds.
+        events = self.env["prepaid.meter.event"]._ingest(
+            [(2**31, "tamper", T0), (self.meter.id, "tamper", T0)]
+        )
+        self.assertEqual((events["inserted"], events["rejected"]), (1, 1))
+        profile = self.env["prepaid.load.profile"]._ingest(
+            [
+                (self.meter.id, T0, 15, "1E+999999"),
+                (self.meter.id, T0 + timedelta(minutes=15), 2**31, 1.0),
+                (self.meter.id, T0 + timedelta(minutes=30), 15, "0.25", "nan"),
+                (self.meter.id, T0 + timedelta(minutes=45), 15, "0.25"),
+            ]
+        )
+        self.assertEqual((profile["inserted"], profile["rejected"]), (1, 3))
 
     def test_query_count_does_not_depend_on_batch_size(self):
         meters = self.env["prepaid.meter"].create(
@@ -241,15 +304,23 @@ class TestReadingIngestion(ReadingCommon):
             reading.total = 9.0
 
     def test_unlink_recomputes_the_next_reading(self):
-        self.Reading._ingest(self._rows(self.meter, [100.0, 200.0, 150.0, 210.0]))
+        self.Reading._ingest(self._rows(self.meter, [100.0, 200.0, 150.0, 210.0, 215.0]))
         readings = self._readings(self.meter)
-        self.assertEqual(readings.mapped("consumption"), [100.0, 100.0, 0.0, 60.0])
-        readings[2].unlink()  # A wrong reading, deleted after review.
+        # 150 is held (backwards): 210 counts from 200.
+        self.assertEqual(readings.mapped("consumption"), [100.0, 100.0, 0.0, 10.0, 5.0])
+        readings[2].unlink()  # A wrong reading, deleted after review: nothing else changes.
         readings = self._readings(self.meter)
-        self.assertEqual(readings.mapped("consumption"), [100.0, 100.0, 10.0])
+        self.assertEqual(readings.mapped("consumption"), [100.0, 100.0, 10.0, 5.0])
+        readings[1].unlink()  # A good one: its follower counts from the one before.
+        readings = self._readings(self.meter)
+        self.assertEqual(readings.mapped("consumption"), [100.0, 110.0, 5.0])
+        self.assertEqual(readings[1].previous_total, 100.0)
         readings[2].unlink()
-        self.assertEqual(self.meter.last_reading_total, 200.0)
-        self.assertEqual(self.meter.last_reading_at, T0 + timedelta(hours=1))
+        self.assertEqual(self.meter.last_reading_total, 210.0)
+        self.assertEqual(self.meter.last_reading_at, T0 + timedelta(hours=3))
+        self._readings(self.meter).unlink()
+        self.assertFalse(self.meter.last_reading_at)
+        self.assertFalse(self.meter.last_reading_id)
 
     def test_recompute_after_meter_correction(self):
         self.Reading._ingest(self._rows(self.meter, [100.0, 101.0]))

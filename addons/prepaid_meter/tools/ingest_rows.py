@@ -4,12 +4,15 @@ A model parses each row of a batch into a tuple of column values (or rejects it 
 :class:`RowError`); :func:`collect_rows` keeps the first row of each key, counts the repeated
 ones as duplicates and turns the kept rows into one list per column, which
 :func:`pg_arrays` renders as PostgreSQL array literals for an ``unnest(...)`` statement.
+Ids and numbers are bounded here (:func:`is_record_id`, :func:`parse_number`) to what the
+columns hold, so that one bad value is one rejected row, never a database error that aborts
+the whole batch.
 
 No ``odoo`` import here (see the package docstring).
 """
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import itemgetter
 
 
@@ -84,28 +87,88 @@ def new_summary(prepared, **extras):
     }
 
 
+# Record ids are PostgreSQL ``integer`` (int4) columns.
+MAX_RECORD_ID = 2**31 - 1
+# Register values, quantities and measures are Float fields of at most 16 digits, 3 of them
+# decimals (their ``numeric`` columns would hold more, but the ORM reads them back as floats,
+# and PostgreSQL refuses exponents such as 1E+999999 with an error that aborts the batch).
+NUMBER_DIGITS = (16, 3)
+# No register value needs more characters than this (sign, digits, point, exponent).
+MAX_NUMBER_LENGTH = 40
+
+
+class NumberError(ValueError):
+    """A value is not a number the columns can hold. ``kind`` says why:
+
+    * ``"invalid"``: not a number (text, bool, None...);
+    * ``"not_finite"``: NaN or an infinity;
+    * ``"too_large"``: more integer digits than the column holds (see :data:`NUMBER_DIGITS`);
+    * ``"too_long"``: a text of more characters than any such number needs.
+    """
+
+    def __init__(self, kind, limit=None):
+        super().__init__(kind)
+        self.kind = kind
+        self.limit = limit
+
+
 def is_record_id(value):
-    """Whether ``value`` can be a record id: a positive int (not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    """Whether ``value`` can be a record id: an int (not a bool) in 1..2**31-1."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_RECORD_ID
 
 
-def to_number(value):
-    """Return ``value`` as a finite int, float or Decimal, or None when it is not a number."""
+def parse_number(value, digits=NUMBER_DIGITS):
+    """Return ``value`` as an int, float or Decimal that a column of ``digits`` holds.
+
+    :param value: an int, float, Decimal or numeric text (``"459.5"``, ``"1e3"``).
+    :param digits: ``(precision, scale)``: at most ``precision - scale`` integer digits;
+        decimals beyond ``scale`` are rounded half away from zero, as the ingestion
+        statements round (so that ``1E-999999`` becomes 0, never an exponent the database
+        refuses).
+    :raise NumberError: when the value is not such a number (see its ``kind``).
+    """
+    precision, scale = digits
+    integer_digits = precision - scale
+    limit = 10**integer_digits
     if isinstance(value, bool):
-        return None
+        raise NumberError("invalid")
     if isinstance(value, int):
-        return value
+        if -limit < value < limit:
+            return value
+        raise NumberError("too_large", integer_digits)
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, str) and value.strip():
+        if not math.isfinite(value):
+            raise NumberError("not_finite")
+        if -limit < value < limit:
+            return value
+        raise NumberError("too_large", integer_digits)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_LENGTH:
+            raise NumberError("too_long", MAX_NUMBER_LENGTH)
         try:
-            number = Decimal(value.strip())
+            value = Decimal(text)
         except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
+            raise NumberError("invalid") from None
+    elif not isinstance(value, Decimal):
+        raise NumberError("invalid")
+    if not value.is_finite():
+        raise NumberError("not_finite")
+    if not value:
+        return Decimal(0)  # also 0E+999999, which the database would refuse
+    if value.adjusted() >= integer_digits:
+        raise NumberError("too_large", integer_digits)
+    if value.as_tuple().exponent < -scale:
+        value = value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return value
+
+
+def to_number(value, digits=NUMBER_DIGITS):
+    """Return ``value`` as :func:`parse_number` does, or None when it is not such a number."""
+    try:
+        return parse_number(value, digits)
+    except NumberError:
+        return None
 
 
 def pg_array(values):

@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_compare, format_datetime
+
+from ..models.prepaid_access_mixin import MANAGER, _lt, requires_group
 
 
 class PrepaidMeterReplace(models.TransientModel):
@@ -12,6 +15,7 @@ class PrepaidMeterReplace(models.TransientModel):
     """
 
     _name = "prepaid.meter.replace"
+    _inherit = ["prepaid.access.mixin"]
     _description = "Replace Meter"
 
     old_meter_id = fields.Many2one(
@@ -74,9 +78,14 @@ class PrepaidMeterReplace(models.TransientModel):
             self.new_initial_reading = self.new_meter_id.initial_reading
 
     # === ACTION METHODS === #
+    @requires_group(MANAGER, _lt("replace meters"))
     def action_replace(self):
         """Record the final reading of the old meter, put the new one in its place and record
-        its initial reading; open the new meter."""
+        its initial reading; open the new meter.
+
+        The fields that close and continue the series (final reading, replaced/replacement
+        meter) belong to this process: written as superuser once the checks below passed.
+        """
         self.ensure_one()
         old = self.old_meter_id
         self._check_replacement()
@@ -102,22 +111,23 @@ class PrepaidMeterReplace(models.TransientModel):
             )
 
         new = self._get_new_meter()
+        new.check_access("write")
         new.write(
             {
                 "room_id": old.room_id.id,
                 "account_id": old.account_id.id,
                 "initial_reading": self.new_initial_reading,
-                "replaced_meter_id": old.id,
                 "register_digits": new.register_digits or old.register_digits,
                 "max_load": new.max_load or old.max_load,
                 "install_date": fields.Date.context_today(self, self.replaced_at),
             }
         )
+        new.sudo().write({"replaced_meter_id": old.id})
         # The old meter keeps its room and account as history: its last readings are still
         # billed to the account. Its series is closed by the final reading.
-        old.write(
+        old.write({"removal_date": fields.Date.context_today(self, self.replaced_at)})
+        old.sudo().write(
             {
-                "removal_date": fields.Date.context_today(self, self.replaced_at),
                 "final_reading": self.final_total,
                 "final_reading_at": self.replaced_at,
                 "replacement_meter_id": new.id,
@@ -134,12 +144,21 @@ class PrepaidMeterReplace(models.TransientModel):
 
         _ = self.env._
         reason = self.note or ""
+        date = format_datetime(self.env, self.replaced_at)
+        held = ""
+        if final["held"]:
+            held = _(
+                "The final reading is implausible: it is held for review and counts nothing "
+                "until a manager accepts it."
+            )
         old.message_post(
             body=_(
-                "Replaced by %(meter)s at %(date)s, final register value %(total)s. %(reason)s",
+                "Replaced by %(meter)s at %(date)s, final register value %(total)s. %(held)s "
+                "%(reason)s",
                 meter=new.display_name,
-                date=self.replaced_at,
+                date=date,
                 total=self.final_total,
+                held=held,
                 reason=reason,
             )
         )
@@ -147,7 +166,7 @@ class PrepaidMeterReplace(models.TransientModel):
             body=_(
                 "Replaces %(meter)s since %(date)s, initial register value %(total)s. %(reason)s",
                 meter=old.display_name,
-                date=self.replaced_at,
+                date=date,
                 total=self.new_initial_reading,
                 reason=reason,
             )
@@ -164,14 +183,17 @@ class PrepaidMeterReplace(models.TransientModel):
     def _check_replacement(self):
         _ = self.env._
         old = self.old_meter_id
+        old.check_access("write")
         if old.state == "removed":
             raise UserError(_("Meter %(meter)s is already removed.", meter=old.display_name))
-        if old.last_reading_at and old.last_reading_at > self.replaced_at:
+        # Any stored reading, held ones included, must come before the final one.
+        state = self.env["prepaid.meter.reading.state"].sudo().search([("meter_id", "=", old.id)])
+        if state.newest_read_at and state.newest_read_at > self.replaced_at:
             raise UserError(
                 _(
                     "Meter %(meter)s has readings until %(last)s: the replacement must be later.",
                     meter=old.display_name,
-                    last=old.last_reading_at,
+                    last=format_datetime(self.env, state.newest_read_at),
                 )
             )
         if self.new_initial_reading < 0 or self.final_total < 0:
@@ -223,12 +245,12 @@ class PrepaidMeterReplace(models.TransientModel):
                 [("meter_id", "=", meter.id), ("read_at", "=", self.replaced_at)], limit=1
             )
             expected = self.final_total if meter == self.old_meter_id else self.new_initial_reading
-            if stored and stored.total != round(expected, 3):
+            if stored and float_compare(stored.total, expected, precision_digits=3):
                 raise UserError(
                     self.env._(
                         "Meter %(meter)s already has a reading of %(total)s at %(date)s.",
                         meter=meter.display_name,
                         total=stored.total,
-                        date=self.replaced_at,
+                        date=format_datetime(self.env, self.replaced_at),
                     )
                 )
