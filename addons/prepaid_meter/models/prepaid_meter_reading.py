@@ -141,6 +141,9 @@ class PrepaidMeter(models.Model):
     @api.model
     def _search_last_reading_id(self, operator, value):
         """Meters whose last good reading matches ``(operator, value)`` on readings."""
+        if operator in ("=", "!=") and not value:
+            # No last reading: no state, or a state without a good reading.
+            return [("last_reading_at", operator, False)]
         readings = self.env["prepaid.reading"]._search([("id", operator, value)])
         return [
             (

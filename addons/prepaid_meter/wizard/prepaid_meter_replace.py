@@ -196,7 +196,10 @@ class PrepaidMeterReplace(models.TransientModel):
                     last=format_datetime(self.env, state.newest_read_at),
                 )
             )
-        if self.new_initial_reading < 0 or self.final_total < 0:
+        if any(
+            float_compare(value, 0.0, precision_digits=3) < 0
+            for value in (self.new_initial_reading, self.final_total)
+        ):
             raise UserError(_("Register values cannot be negative."))
         if self.new_meter_mode == "existing":
             new = self.new_meter_id
