@@ -725,7 +725,11 @@ class PrepaidReading(PrepaidIngestMixin, models.Model):
 
         Readings have one way in, so that every source gets the same idempotency, flags and
         consumption. A reading that already exists for the meter and timestamp is returned as is.
+        Only the register values are given; the computed ones are refused like in :meth:`write`.
         """
+        self._check_write_groups(
+            {name for vals in vals_list for name in vals} - set(REGISTER_FIELDS)
+        )
         rows = []
         for vals in vals_list:
             rows.append(

@@ -190,6 +190,14 @@ class TestReadingReview(ReadingCommon):
         self.assertEqual(sum(self._readings(meter).mapped("consumption")), 103.0)
         self.assertEqual(meter.last_reading_total, 103.0)
 
+    def test_recomputation_stops_where_nothing_changes(self):
+        meter = self._new_meter("RV-STOP")
+        self.Reading._ingest(self._rows(meter, [float(n) for n in range(0, 100, 2)]))
+        summary = self._ingest_one(meter, 0.5, 0.5)
+        # Only the next reading counts from another value; the 48 after it are untouched.
+        self.assertEqual((summary["late"], summary["recomputed"]), (1, 1))
+        self.assertEqual(self._reading(meter, 1).consumption, 1.5)
+
     def test_deleting_readings_around_held_ones(self):
         meter = self._new_meter("RV-DEL")
         self.Reading._ingest(self._rows(meter, [100.0, 200.0, 150.0]))
@@ -238,6 +246,10 @@ class TestReadingReview(ReadingCommon):
                 reading.write(vals)
         with self.assertRaisesRegex(UserError, "immutable"):
             reading.write({"total": 3.0})
+        with self.assertRaisesRegex(AccessError, "kept by the system"):
+            self.Reading.with_user(self.manager_user).create(
+                {"meter_id": self.meter.id, "read_at": T0, "total": 1.0, "consumption": 9.0}
+            )
         self.assertEqual(reading.consumption, 1.0)
         # Deleting stays theirs (the following reading is recomputed).
         reading.unlink()
