@@ -1,7 +1,7 @@
 {
     "name": "Prepaid Billing",
-    "summary": "STS prepayment tokens: vending key store, token providers, token log, "
-    "issue and decode wizards, receipts",
+    "summary": "Wallet ledger and posting service; STS prepayment tokens: vending key store, "
+    "token providers, token log, issue and decode wizards, receipts",
     "version": "18.0.1.1.0",
     "category": "Industries/Utilities",
     "author": "Prepaid Utilities Suite",
@@ -13,13 +13,16 @@
         # Security first: the views and menus reference the models and groups.
         "security/ir.model.access.csv",
         "security/prepaid_billing_security.xml",
+        "security/prepaid_ledger_security.xml",
         # Data.
         "data/prepaid_sts_provider_data.xml",
+        "data/ir_cron_data.xml",
         # Views and reports.
         "views/prepaid_sts_provider_views.xml",
         "views/prepaid_sts_vending_key_views.xml",
         "views/prepaid_sts_token_views.xml",
         "views/prepaid_meter_views.xml",
+        "views/prepaid_ledger_line_views.xml",
         "report/prepaid_sts_token_reports.xml",
         "report/prepaid_sts_token_templates.xml",
         "wizard/prepaid_sts_token_issue_views.xml",

@@ -7,3 +7,5 @@ from . import test_sts_report
 from . import test_sts_provider
 from . import test_ui
 from . import test_access
+from . import test_ledger
+from . import test_ledger_concurrency

@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.base.models.ir_qweb import QWebException
+from odoo.addons.prepaid_meter.tests.common import PrepaidAccessTestMixin
 
 from ..models.prepaid_sts_token import CANCEL_FIELDS
 from .common import STA_VENDING_KEY, PrepaidStsCommon
@@ -41,7 +42,7 @@ CANCEL_VALUES = {
 
 
 @tagged("post_install", "-at_install")
-class TestBillingAccess(PrepaidStsCommon, HttpCase):
+class TestBillingAccess(PrepaidAccessTestMixin, PrepaidStsCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -67,28 +68,6 @@ class TestBillingAccess(PrepaidStsCommon, HttpCase):
         CANCEL_VALUES["cancelled_by_id"] = cls.operator_user.id
 
     # === HELPERS === #
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        """Call ``model.method`` over XML-RPC as ``user`` (test users' password is their
-        login)."""
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, user.login, model, method, list(args), kwargs
-        )
-
-    def assertRefused(self, user, records, method, args=(), message="", error=AccessError):
-        """``records.method(*args)`` is refused to ``user`` in-process and over XML-RPC, with
-        ``message`` in the error."""
-        with self.subTest(user=user.login, method=method, args=args, client="orm"):
-            with self.assertRaises(error) as caught:
-                getattr(records.with_user(user), method)(*args)
-            self.assertRegex(str(caught.exception), message)
-        self.assertRpcRefused(user, records, method, args, message)
-
-    def assertRpcRefused(self, user, records, method, args=(), message=""):
-        with self.subTest(user=user.login, method=method, args=args, client="xmlrpc"):
-            with self.assertRaises(xmlrpc.client.Fault) as caught:
-                self.rpc(user, records._name, method, records.ids, *args)
-            self.assertRegex(caught.exception.faultString, message)
 
     def _issue_wizard(self, user, meters, **values):
         """Create the issue wizard over XML-RPC as ``user``; return its id."""
@@ -381,3 +360,43 @@ class TestBillingAccess(PrepaidStsCommon, HttpCase):
         self.assertRefused(
             self.manager_user, keyed, "read", (["sts_vending_key_id"],), "sts_vending_key_id"
         )
+
+    # === WALLET LEDGER === #
+
+    def test_the_ledger_is_written_by_the_posting_service_only(self):
+        account = self._create_open_account()
+        line = self.env["prepaid.ledger"]._post(
+            [{"account": account, "kind": "topup", "amount": 10.0, "key": "access-1"}]
+        )
+        for user in self.users.values():
+            self.assertWriteRefused(
+                user,
+                line,
+                {"amount": 99.0, "balance_after": 99.0, "idempotency_key": "x", "kind": "fee"},
+                "kept by the system",
+            )
+            self.assertRefused(user, line, "unlink", (), "delete", UserError)
+            self.assertRefused(user, account, "write", ({"balance": 1e6},), "kept by the system")
+            self.assertRpcRefused(user, self.env["prepaid.ledger"], "_post", ([],), REMOTE)
+            with self.subTest(user=user.login, method="create"):
+                with self.assertRaises(xmlrpc.client.Fault):
+                    self.rpc(
+                        user,
+                        "prepaid.ledger.line",
+                        "create",
+                        {"account_id": account.id, "kind": "topup", "amount": 5.0},
+                    )
+        self.assertRefused(self.operator_user, account, "action_check_balance", (), MANAGERS)
+        result = self.rpc(self.manager_user, "prepaid.account", "action_check_balance", account.ids)
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertEqual(account.ledger_line_ids, line)
+        self.assertEqual(account.balance, 10.0)
+        # Operators read the ledger of the accounts of their sites.
+        rows = self.rpc(
+            self.operator_user,
+            "prepaid.ledger.line",
+            "search_read",
+            [("account_id", "=", account.id)],
+            ["amount", "balance_after"],
+        )
+        self.assertEqual(rows, [{"id": line.id, "amount": 10.0, "balance_after": 10.0}])

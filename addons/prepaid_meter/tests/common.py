@@ -16,9 +16,11 @@ Other addons mix ``PrepaidMeterTestMixin`` into their own base (e.g. with
 The ``_create_*`` helpers take keyword overrides for any field and stay stable.
 """
 
+import xmlrpc.client
 from itertools import count
 
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests.common import new_test_user
 
 from odoo.addons.base.tests.common import BaseCommon
@@ -158,6 +160,37 @@ class PrepaidMeterTestMixin:
         if sites:
             sites.write({"operator_ids": [Command.link(user.id)]})
         return user
+
+
+class PrepaidAccessTestMixin:
+    """Try a method as a user in-process and over XML-RPC (for ``HttpCase`` access tests,
+    whose RPC calls run in the test's transaction; test users' password is their login)."""
+
+    def rpc(self, user, model, method, *args, **kwargs):
+        """Call ``model.method`` over XML-RPC as ``user``."""
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, user.login, model, method, list(args), kwargs
+        )
+
+    def assertRefused(self, user, records, method, args=(), message="", error=AccessError):
+        """``records.method(*args)`` is refused to ``user`` in-process and over XML-RPC, with
+        ``message`` (a regular expression) in the error; nothing is changed."""
+        with self.subTest(user=user.login, method=method, args=args, client="orm"):
+            with self.assertRaises(error) as caught:
+                getattr(records.with_user(user), method)(*args)
+            self.assertRegex(str(caught.exception), message)
+        self.assertRpcRefused(user, records, method, args, message)
+
+    def assertRpcRefused(self, user, records, method, args=(), message=""):
+        with self.subTest(user=user.login, method=method, args=args, client="xmlrpc"):
+            with self.assertRaises(xmlrpc.client.Fault) as caught:
+                self.rpc(user, records._name, method, records.ids, *args)
+            self.assertRegex(caught.exception.faultString, message)
+
+    def assertWriteRefused(self, user, records, values, message):
+        """Each of ``values`` written alone is refused (see :meth:`assertRefused`)."""
+        for name, value in values.items():
+            self.assertRefused(user, records, "write", ({name: value},), message)
 
 
 class PrepaidMeterCommon(PrepaidMeterTestMixin, BaseCommon):

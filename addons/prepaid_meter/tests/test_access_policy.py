@@ -14,7 +14,7 @@ from odoo.tests import HttpCase, tagged
 
 from ..models.prepaid_account import MONEY_FIELDS
 from ..models.prepaid_meter import METROLOGY_FIELDS, PROCESS_FIELDS
-from .common import PrepaidMeterTestMixin
+from .common import PrepaidAccessTestMixin, PrepaidMeterTestMixin
 
 # A value each guarded field accepts (the policy is checked before the value).
 METER_VALUES = {
@@ -45,7 +45,7 @@ ACCOUNT_MONEY_VALUES = {
 
 
 @tagged("post_install", "-at_install")
-class TestAccessPolicy(PrepaidMeterTestMixin, HttpCase):
+class TestAccessPolicy(PrepaidAccessTestMixin, PrepaidMeterTestMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -71,31 +71,6 @@ class TestAccessPolicy(PrepaidMeterTestMixin, HttpCase):
         cls.room_b = cls._create_room("B101", floor=cls.floor_b)
         cls.account_b = cls._create_open_account(room=cls.room_b)
         cls.meter_b = cls.account_b.meter_ids
-
-    # === HELPERS === #
-
-    def rpc(self, user, model, method, *args, **kwargs):
-        """Call ``model.method`` over XML-RPC as ``user`` (test users' password is their
-        login)."""
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, user.login, model, method, list(args), kwargs
-        )
-
-    def assertRefused(self, user, records, method, args=(), message="", error=AccessError):
-        """``records.method(*args)`` is refused to ``user`` in-process and over XML-RPC, with
-        ``message`` in the error; nothing is changed."""
-        with self.subTest(user=user.login, method=method, args=args, client="orm"):
-            with self.assertRaises(error) as caught:
-                getattr(records.with_user(user), method)(*args)
-            self.assertRegex(str(caught.exception), message)
-        with self.subTest(user=user.login, method=method, args=args, client="xmlrpc"):
-            with self.assertRaises(xmlrpc.client.Fault) as caught:
-                self.rpc(user, records._name, method, records.ids, *args)
-            self.assertRegex(caught.exception.faultString, message)
-
-    def assertWriteRefused(self, user, records, values, message):
-        for name, value in values.items():
-            self.assertRefused(user, records, "write", ({name: value},), message)
 
     # === METERS === #
 
