@@ -9,6 +9,7 @@ serialization failures as Odoo does, and everything is deleted at the end.
 # The workers commit in connections of their own, like concurrent requests.
 # pylint: disable=invalid-commit
 import threading
+import time
 from collections import Counter
 
 from psycopg2.errors import SerializationFailure
@@ -91,6 +92,13 @@ class TestLedgerConcurrency(BaseCase):
             env["prepaid.tariff"].browse(created["tariff"]).unlink()
             env["res.partner"].browse(created["tenant"]).unlink()
 
+    def _env(self, cr):
+        """An environment on ``cr`` for a worker thread. ``Environment()`` would look the
+        registry up under ``Registry._lock``, which the test runner's thread holds while
+        post-install tests run: give the cursor its transaction directly."""
+        cr.transaction = api.Transaction(self.registry)
+        return api.Environment(cr, SUPERUSER_ID, {})
+
     def _worker(self, number, results):
         """Post top-ups and charges round-robin on the accounts, plus keys every worker
         posts (a replayed callback): retry each posting until it commits."""
@@ -105,7 +113,7 @@ class TestLedgerConcurrency(BaseCase):
                 entry = ("consumption", -1.25, f"worker-{number}-{index}")
             while True:
                 with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    env = self._env(cr)
                     try:
                         env["prepaid.ledger"]._post(
                             [
@@ -129,13 +137,14 @@ class TestLedgerConcurrency(BaseCase):
     def test_concurrent_postings_lose_nothing_and_post_nothing_twice(self):
         results = []
         threads = [
-            threading.Thread(target=self._worker, args=(number, results))
+            threading.Thread(target=self._worker, args=(number, results), daemon=True)
             for number in range(WORKERS)
         ]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + 300
         for thread in threads:
-            thread.join(timeout=300)
+            thread.join(timeout=max(deadline - time.monotonic(), 0))
         self.assertFalse([thread for thread in threads if thread.is_alive()], "a worker hung")
         postings = [row for row in results if row[0] != "retries"]
         self.assertEqual(len(postings), WORKERS * POSTINGS_PER_WORKER, "a worker failed")
