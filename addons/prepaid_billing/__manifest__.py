@@ -7,8 +7,8 @@
     "author": "Prepaid Utilities Suite",
     "website": "https://github.com/prepaid-utilities/odoo-prepaid",
     "license": "LGPL-3",
-    "depends": ["prepaid_meter"],
-    "external_dependencies": {"python": ["cryptography"]},
+    "depends": ["prepaid_meter", "web"],
+    "external_dependencies": {"python": ["cryptography", "qrcode"]},
     "data": [
         # Security first: the views and menus reference the models and groups.
         "security/ir.model.access.csv",
@@ -17,14 +17,20 @@
         # Data.
         "data/prepaid_sts_provider_data.xml",
         "data/ir_cron_data.xml",
+        "data/ir_sequence_data.xml",
         # Views and reports.
         "views/prepaid_sts_provider_views.xml",
         "views/prepaid_sts_vending_key_views.xml",
         "views/prepaid_sts_token_views.xml",
         "views/prepaid_meter_views.xml",
         "views/prepaid_ledger_line_views.xml",
+        # The top-up form and the account form call the top-up wizards.
+        "wizard/prepaid_topup_counter_views.xml",
+        "views/prepaid_topup_views.xml",
         "report/prepaid_sts_token_reports.xml",
         "report/prepaid_sts_token_templates.xml",
+        "report/prepaid_topup_reports.xml",
+        "report/prepaid_topup_templates.xml",
         "wizard/prepaid_sts_token_issue_views.xml",
         "wizard/prepaid_sts_token_decode_views.xml",
         "wizard/prepaid_sts_token_cancel_views.xml",

@@ -6,3 +6,4 @@ from . import prepaid_sts_vending
 from . import prepaid_ledger_line
 from . import prepaid_ledger
 from . import prepaid_account
+from . import prepaid_topup

@@ -34,6 +34,8 @@ class PrepaidAccount(models.Model):
     """The wallet of a utility account: its balance and its ledger."""
 
     _inherit = "prepaid.account"
+    # The counter finds an account by its number, tenant, room or meter serial.
+    _rec_names_search = ["name", "partner_id.name", "room_id.name", "meter_ids.serial_number"]
 
     # === FIELDS === #
 
@@ -46,6 +48,7 @@ class PrepaidAccount(models.Model):
     )
     ledger_line_ids = fields.One2many("prepaid.ledger.line", "account_id", string="Ledger")
     ledger_line_count = fields.Integer(compute="_compute_ledger_line_count")
+    topup_ids = fields.One2many("prepaid.topup", "account_id", string="Top-ups")
 
     # === COMPUTE METHODS === #
 

@@ -146,7 +146,10 @@ class PrepaidLedger(models.AbstractModel):
                  ORDER BY a.id
                       FOR NO KEY UPDATE OF a""",
                 tuple(accounts.ids),
-            )
+            ),
+            # A serialization failure here is the expected outcome of a concurrent posting:
+            # the caller's transaction is retried; the exception says all there is to say.
+            log_exceptions=False,
         )
         return {
             account_id: {

@@ -418,13 +418,16 @@ class PrepaidMeter(models.Model):
 
     # === BUSINESS METHODS: VENDING (entry points of prepaid.sts.vending) === #
 
-    def _sts_issue_credit(self, amount, origin=False):
+    def _sts_issue_credit(self, amount, origin=False, topup=None, free_reason=None):
         """Issue a credit token of ``amount`` (kWh or m3, by utility) for each meter, rounded
-        up to what a token can carry; see ``prepaid.sts.vending._issue_credit``.
+        up to what a token can carry, for a paid ``topup`` or as a free issue with its
+        ``free_reason``; see ``prepaid.sts.vending._issue_credit``.
 
         :return: the ``prepaid.sts.token`` records
         """
-        return self.env["prepaid.sts.vending"]._issue_credit(self, amount, origin=origin)
+        return self.env["prepaid.sts.vending"]._issue_credit(
+            self, amount, origin=origin, topup=topup, free_reason=free_reason
+        )
 
     def _sts_issue_management(self, management_type, value=None, origin=False):
         """Issue a management token of ``management_type`` (``max_power_limit``,

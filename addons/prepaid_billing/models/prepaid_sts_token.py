@@ -120,6 +120,7 @@ class PrepaidStsToken(models.Model):
     sgc = fields.Char(string="SGC", readonly=True, help="Supply group code of the key used.")
     krn = fields.Integer(string="Key Revision", readonly=True, aggregator=False)
     amount = fields.Float(
+        string="Quantity",
         digits=(16, 1),
         readonly=True,
         aggregator=False,  # kWh, m3 and W do not add up
@@ -137,6 +138,16 @@ class PrepaidStsToken(models.Model):
         readonly=True,
         index="btree_not_null",
         help="The sale this token belongs to.",
+    )
+    topup_id = fields.Many2one(
+        "prepaid.topup",
+        string="Top-up",
+        readonly=True,
+        index="btree_not_null",
+        help="The paid top-up this credit token delivers.",
+    )
+    free_issue_reason = fields.Char(
+        readonly=True, help="Why this credit token was given without a top-up (managers)."
     )
     batch_ref = fields.Char(
         string="Batch",
@@ -359,7 +370,9 @@ class PrepaidStsToken(models.Model):
             with self.env.cr.savepoint():
                 for number, meter in enumerate(meters, start=1):
                     amount = DEMO_CREDIT_AMOUNTS[(number - 1) % len(DEMO_CREDIT_AMOUNTS)]
-                    tokens |= Vending._issue_credit(meter, amount, origin=f"DEMO/{number:04d}")
+                    tokens |= Vending._issue_credit(
+                        meter, amount, origin=f"DEMO/{number:04d}", free_reason="Demo"
+                    )
                 tokens |= Vending._issue_management(meters[0], "max_power_limit", 10000)
         except UserError as error:
             _logger.warning("Demo data: no STS demo tokens: %s", error)

@@ -21,8 +21,8 @@ from .prepaid_meter import UNITS
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
-# Credit tokens need a manager until the wallet ledger exists: it will link every credit token
-# to a paid top-up, and operators will then sell credit through top-ups.
+# Credit is sold through top-ups (prepaid.topup), which issue their tokens in sudo after their
+# own checks; a credit token issued directly is a free issue, for managers, with a reason.
 ISSUE_GROUPS = {"credit": MANAGER, "management": MANAGER, "key_change": ADMIN}
 """Who may issue which kind of token (each group implies the ones before it)."""
 ISSUE_OPERATIONS = {
@@ -88,17 +88,31 @@ class PrepaidStsVending(models.AbstractModel):
     # === BUSINESS METHODS: ISSUING === #
 
     @api.model
-    def _issue_credit(self, meters, amount, origin=False):
+    def _issue_credit(self, meters, amount, origin=False, topup=None, free_reason=None):
         """Issue a credit token of ``amount`` (kWh or m3, by utility) for each meter.
 
         The amount is rounded up to what a token can carry (0.1 steps, coarser above 1638.3):
         the token's ``amount`` says what the meter adds.
 
+        Every credit token is either the delivery of a paid top-up (``topup``: the top-up
+        checked the seller's rights and calls in sudo) or a free issue by a manager
+        (emergency, goodwill...) with its ``free_reason``.
+
         :param meters: ``prepaid.meter`` records
         :param amount: a positive number (Decimal, int, str or float)
         :param origin: the sale the token belongs to (reference)
+        :param topup: the ``prepaid.topup`` the tokens deliver
+        :param free_reason: why credit is given without a top-up
         :return: the ``prepaid.sts.token`` records
         """
+        free_reason = (free_reason or "").strip()
+        if not topup and not free_reason:
+            raise UserError(
+                self.env._(
+                    "Credit tokens are sold through top-ups. A free issue (emergency credit, "
+                    "goodwill) needs a manager and its reason."
+                )
+            )
         try:
             value = sts.encode_credit(amount)
         except sts.StsError as error:
@@ -119,6 +133,8 @@ class PrepaidStsVending(models.AbstractModel):
                 "amount": float(exact),
                 "unit": meter._sts_unit(),
                 "data_value": value,
+                "topup_id": topup.id if topup else False,
+                "free_issue_reason": False if topup else free_reason,
             }
 
         return self._issue(meters, "credit", make, origin=origin)
@@ -333,8 +349,8 @@ class PrepaidStsVending(models.AbstractModel):
         """Managers issue credit and management tokens, administrators also key change sets;
         everybody only for the meters they can see.
 
-        Credit tokens need a manager until the wallet ledger links each of them to a paid
-        top-up; operators then sell credit through top-ups.
+        Operators sell credit through top-ups; a credit token issued directly is a free
+        issue (managers, with a reason).
         """
         if self.env.su:
             return
@@ -342,9 +358,8 @@ class PrepaidStsVending(models.AbstractModel):
         if kind == "credit" and not self.env.user.has_group(group):
             raise AccessError(
                 self.env._(
-                    "Only users of the group %(group)s may issue credit tokens, until top-ups "
-                    "are recorded in the wallet ledger (it will link every credit token to a "
-                    "paid top-up). Ask a manager to issue this token.",
+                    "Only users of the group %(group)s may issue free credit tokens. Sell "
+                    "credit through a top-up (Sell Credit): its token is issued with it.",
                     group=self._get_group_label(group),
                 )
             )

@@ -9,3 +9,4 @@ from . import test_ui
 from . import test_access
 from . import test_ledger
 from . import test_ledger_concurrency
+from . import test_topup

@@ -56,14 +56,14 @@ class TestBillingAccess(PrepaidAccessTestMixin, PrepaidStsCommon, HttpCase):
         for user in cls.users.values():
             user.groups_id = [Command.link(export.id)]
         cls.meter = cls._create_sts_meter()  # in cls.building, operated by cls.operator_user
-        cls.credit = cls.meter._sts_issue_credit(10, origin="SALE/1")
+        cls.credit = cls.meter._sts_issue_credit(10, origin="SALE/1", free_reason="Test")
         cls.limit = cls.meter._sts_issue_management("max_power_limit", 4000)
         cls.kct = cls.meter._sts_issue_key_change(tariff_index=2)
         # Building B: operated by nobody of this test.
         cls.building_b = cls._create_site("Building B", site_type="building", parent=cls.area)
         floor_b = cls._create_site("B Floor 1", site_type="floor", parent=cls.building_b)
         cls.meter_b = cls._create_sts_meter(room=cls._create_room("B101", floor=floor_b))
-        cls.credit_b = cls.meter_b._sts_issue_credit(5, origin="SALE/B")
+        cls.credit_b = cls.meter_b._sts_issue_credit(5, origin="SALE/B", free_reason="Test")
         TOKEN_VALUES.update(meter_id=cls.meter_b.id, issued_by_id=cls.operator_user.id)
         CANCEL_VALUES["cancelled_by_id"] = cls.operator_user.id
 
@@ -138,7 +138,10 @@ class TestBillingAccess(PrepaidAccessTestMixin, PrepaidStsCommon, HttpCase):
 
     def test_issuing_each_kind(self):
         kinds = {
-            "credit": ({"amount": 5}, {"operator": "Manager may issue credit tokens.*ledger"}),
+            "credit": (
+                {"amount": 5, "free_reason": "Emergency"},
+                {"operator": "Manager may issue free credit tokens.*Sell Credit"},
+            ),
             "management": (
                 {"management_type": "clear_tamper"},
                 {"operator": f"{MANAGERS} may issue management tokens"},
@@ -188,9 +191,9 @@ class TestBillingAccess(PrepaidAccessTestMixin, PrepaidStsCommon, HttpCase):
         self.assertFalse(wizard.can_issue_credit)
         # The form says why (and offers no Issue button), and so does the server.
         arch = wizard.get_views([(False, "form")])["views"]["form"]["arch"]
-        self.assertRegex(arch, r"managers until top-ups are recorded in the wallet\s+ledger")
+        self.assertRegex(arch, r"Credit is sold through top-ups")
         self.assertRefused(
-            self.operator_user, wizard, "action_issue", (), "credit tokens.*Ask a manager"
+            self.operator_user, wizard, "action_issue", (), "free credit tokens.*Sell Credit"
         )
 
     def test_key_change_tokens_are_for_administrators(self):

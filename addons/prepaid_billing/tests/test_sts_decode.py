@@ -49,7 +49,7 @@ class TestStsDecode(PrepaidStsCommon):
         )
 
     def test_accepted(self):
-        token = self.meter._sts_issue_credit(25.6)
+        token = self.meter._sts_issue_credit(25.6, free_reason="Test")
         wizard = self._decode(token.token_grouped)
         self.assertRecordValues(
             wizard,
@@ -72,7 +72,7 @@ class TestStsDecode(PrepaidStsCommon):
         self.assertIn("would accept", wizard.message)
 
     def test_wrong_key_or_typo(self):
-        token = self.meter._sts_issue_credit(5)
+        token = self.meter._sts_issue_credit(5, free_reason="Test")
         digits = token.digits[:-1] + str((int(token.digits[-1]) + 1) % 10)
         wizard = self._decode(digits)
         self.assertRecordValues(
@@ -86,7 +86,7 @@ class TestStsDecode(PrepaidStsCommon):
         self.assertIn(self.meter.display_name, wizard.message)
 
     def test_tid_already_used(self):
-        token = self.meter._sts_issue_credit(5)
+        token = self.meter._sts_issue_credit(5, free_reason="Test")
         # Same TID, other digits (another amount): a token the meter must refuse.
         wizard = self._decode(self._pure_token(token.tid, amount=7))
         self.assertRecordValues(
@@ -114,7 +114,7 @@ class TestStsDecode(PrepaidStsCommon):
             self.assertFalse(wizard.decoded)
 
     def test_token_from_before_a_key_change(self):
-        token = self.meter._sts_issue_credit(5)
+        token = self.meter._sts_issue_credit(5, free_reason="Test")
         self.meter._sts_issue_key_change(tariff_index=9)
         wizard = self._decode(token.digits)
         self.assertEqual(wizard.reject_reason, "crc")

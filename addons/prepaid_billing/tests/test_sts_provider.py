@@ -42,7 +42,7 @@ class TestStsProvider(PrepaidStsCommon):
         Provider = type(self.env["prepaid.sts.provider"])
         opaque = OpaqueProvider(self._pure_provider(self.key_misty))
         with patch.object(Provider, "_get_token_provider", lambda self, keys: opaque):
-            credit = meter._sts_issue_credit(3)
+            credit = meter._sts_issue_credit(3, free_reason="Test")
             second = meter._sts_issue_management("clear_tamper")
             self.assertEqual(self._meter_decoder(meter).enter(credit.digits).tid, credit.tid)
             kcts = meter._sts_issue_key_change(tariff_index=2)
@@ -81,4 +81,4 @@ class TestStsProvider(PrepaidStsCommon):
         meter = self._create_sts_meter()
         self.provider.active = False
         with self.assertRaisesRegex(UserError, "archived"):
-            meter._sts_issue_credit(1)
+            meter._sts_issue_credit(1, free_reason="Test")

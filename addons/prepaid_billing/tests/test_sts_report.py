@@ -13,7 +13,9 @@ class TestStsReport(PrepaidStsCommon):
     def test_receipt(self):
         meter = self._create_sts_meter()
         self._create_account(meters=meter)
-        token = meter.with_user(self.manager_user)._sts_issue_credit(25.6, origin="SALE/7")
+        token = meter.with_user(self.manager_user)._sts_issue_credit(
+            25.6, origin="SALE/7", free_reason="Test"
+        )
         self.assertEqual(token.partner_id, self.tenant)
         Report = self.env["ir.actions.report"].with_user(self.operator_user)
         html, report_type = Report._render_qweb_pdf(

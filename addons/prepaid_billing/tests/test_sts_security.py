@@ -6,9 +6,9 @@ from .common import PrepaidStsCommon
 
 @tagged("post_install", "-at_install")
 class TestStsSecurity(PrepaidStsCommon):
-    """Managers issue credit and management tokens (credit tokens need a manager until the
-    wallet ledger links them to paid top-ups); administrators also key change sets; everybody
-    only for the meters they see. Keys stay with administrators."""
+    """Managers issue free credit tokens and management tokens (operators sell credit through
+    top-ups); administrators also key change sets; everybody only for the meters they see.
+    Keys stay with administrators."""
 
     @classmethod
     def setUpClass(cls):
@@ -28,7 +28,7 @@ class TestStsSecurity(PrepaidStsCommon):
         )
         return wizard.action_issue()
 
-    def test_credit_tokens_need_a_manager_until_the_ledger(self):
+    def test_free_credit_tokens_need_a_manager(self):
         # The operator opens the wizard and is told who issues credit tokens, and why.
         wizard = (
             self.env["prepaid.sts.token.issue"]
@@ -36,13 +36,15 @@ class TestStsSecurity(PrepaidStsCommon):
             .create({"meter_ids": [(6, 0, self.meter.ids)], "amount": 10})
         )
         self.assertRecordValues(wizard, [{"can_issue_credit": False, "can_manage": False}])
-        with self.assertRaisesRegex(AccessError, "Manager may issue credit tokens.*ledger"):
+        with self.assertRaisesRegex(AccessError, "Manager may issue free credit tokens.*top-up"):
             wizard.action_issue()
-        with self.assertRaisesRegex(AccessError, "Manager may issue credit tokens"):
-            self.meter.with_user(self.operator_user)._sts_issue_credit(10)
+        with self.assertRaisesRegex(AccessError, "Manager may issue free credit tokens"):
+            self.meter.with_user(self.operator_user)._sts_issue_credit(10, free_reason="Test")
         self.assertFalse(self.meter.sts_token_ids)
         # A manager issues it; the operator sees it in the meter's token log.
-        action = self._issue(self.manager_user, token_kind="credit", amount=10)
+        action = self._issue(
+            self.manager_user, token_kind="credit", amount=10, free_reason="Emergency credit"
+        )
         token = self.env["prepaid.sts.token"].with_user(self.operator_user).browse(action["res_id"])
         self.assertEqual(token.issued_by_id, self.manager_user)
         self.assertEqual(token.meter_id, self.meter)
@@ -88,9 +90,9 @@ class TestStsSecurity(PrepaidStsCommon):
 
     def test_operator_only_for_meters_of_their_sites(self):
         with self.assertRaises(AccessError):
-            self.meter_b.with_user(self.operator_user)._sts_issue_credit(5)
-        token_b = self.meter_b._sts_issue_credit(5)
-        token_a = self.meter._sts_issue_credit(5)
+            self.meter_b.with_user(self.operator_user)._sts_issue_credit(5, free_reason="Test")
+        token_b = self.meter_b._sts_issue_credit(5, free_reason="Test")
+        token_a = self.meter._sts_issue_credit(5, free_reason="Test")
         Token = self.env["prepaid.sts.token"].with_user(self.operator_user)
         self.assertEqual(Token.search([("id", "in", (token_a | token_b).ids)]), token_a)
         with self.assertRaises(AccessError):
@@ -115,7 +117,7 @@ class TestStsSecurity(PrepaidStsCommon):
         self.assertIn("(prepaid.meter)", wizard.message)
 
     def test_nobody_creates_or_deletes_tokens_directly(self):
-        token = self.meter._sts_issue_credit(5)
+        token = self.meter._sts_issue_credit(5, free_reason="Test")
         vals = {
             "meter_id": self.meter.id,
             "token_type": "credit_electricity",
@@ -137,8 +139,8 @@ class TestStsSecurity(PrepaidStsCommon):
         manager_b = self._create_prepaid_user(
             "test_prepaid_manager_b", "manager", company=company_b
         )
-        token = self.meter._sts_issue_credit(5)
+        token = self.meter._sts_issue_credit(5, free_reason="Test")
         Token = self.env["prepaid.sts.token"].with_user(manager_b)
         self.assertFalse(Token.search([("id", "=", token.id)]))
         with self.assertRaises(AccessError):
-            self.meter.with_user(manager_b)._sts_issue_credit(5)
+            self.meter.with_user(manager_b)._sts_issue_credit(5, free_reason="Test")

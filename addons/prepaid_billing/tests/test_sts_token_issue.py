@@ -24,7 +24,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
     @freeze_time("2025-03-01 10:15:42")
     def test_credit_sta(self):
         meter = self._create_sts_meter(key=self.key_sta)
-        token = meter._sts_issue_credit(Decimal("25.6"), origin="SALE/0001")
+        token = meter._sts_issue_credit(Decimal("25.6"), origin="SALE/0001", free_reason="Test")
         self.assertEqual(len(token), 1)
         decoded = self._meter_decoder(meter).enter(token.digits)
         self.assertIsInstance(decoded, sts.CreditToken)
@@ -62,7 +62,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
     def test_credit_misty1_water(self):
         meter = self._create_sts_meter(key=self.key_misty, utility="water")
         self.assertEqual(meter._sts_key_params().ea, sts.EA.MISTY1)
-        token = meter._sts_issue_credit(12.3)
+        token = meter._sts_issue_credit(12.3, free_reason="Test")
         decoded = self._meter_decoder(meter).enter(token.digits)
         self.assertEqual(decoded.subclass, sts.CreditType.WATER)
         self.assertEqual(decoded.amount, Decimal("12.3"))
@@ -70,25 +70,25 @@ class TestStsTokenIssue(PrepaidStsCommon):
 
     def test_credit_sta_with_dkga04(self):
         meter = self._create_sts_meter(key=self.key_misty, sts_ea="sta")
-        token = meter._sts_issue_credit(1)
+        token = meter._sts_issue_credit(1, free_reason="Test")
         self.assertEqual(self._meter_decoder(meter).enter(token.digits).amount, Decimal("1.0"))
 
     def test_credit_rounds_up(self):
         meter = self._create_sts_meter()
-        token = meter._sts_issue_credit(2000)
+        token = meter._sts_issue_credit(2000, free_reason="Test")
         self.assertEqual(token.amount, 2000.4)  # 0x416A: the customer never gets less
         self.assertEqual(self._meter_decoder(meter).enter(token.digits).amount, Decimal("2000.4"))
         for amount in (0, -5, 2_000_000):
             with self.assertRaises(UserError):
-                meter._sts_issue_credit(amount)
+                meter._sts_issue_credit(amount, free_reason="Test")
 
     def test_tids_unique_in_the_same_minute(self):
         meters = self._create_sts_meter() | self._create_sts_meter(key=self.key_misty)
         with freeze_time("2025-03-01 10:15:05"):
-            first = meters._sts_issue_credit(1)
+            first = meters._sts_issue_credit(1, free_reason="Test")
         with freeze_time("2025-03-01 10:15:35"):
-            second = meters[0]._sts_issue_credit(2)
-            third = meters[0]._sts_issue_credit(3)
+            second = meters[0]._sts_issue_credit(2, free_reason="Test")
+            third = meters[0]._sts_issue_credit(3, free_reason="Test")
         minute = sts.tid_for(datetime(2025, 3, 1, 10, 15), 2014)
         # Each meter has its own TIDs: both start at the current minute.
         self.assertEqual(first.mapped("tid"), [minute, minute])
@@ -98,10 +98,10 @@ class TestStsTokenIssue(PrepaidStsCommon):
             decoder.enter(token.digits)  # all accepted, in order
         # A clock set back does not reuse TIDs either.
         with freeze_time("2025-03-01 09:00:00"):
-            self.assertEqual(meters[0]._sts_issue_credit(4).tid, minute + 3)
+            self.assertEqual(meters[0]._sts_issue_credit(4, free_reason="Test").tid, minute + 3)
 
     def test_tid_unique_in_database(self):
-        token = self._create_sts_meter()._sts_issue_credit(1)
+        token = self._create_sts_meter()._sts_issue_credit(1, free_reason="Test")
         vals = token.copy_data()[0]
         vals.update(digits="1" * 20, tid=token.tid, issued_by_id=self.env.uid)
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.cr.savepoint():
@@ -235,7 +235,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
         old_params = meter._sts_key_params()
         with freeze_time("2025-03-01 10:00:00"):
             with self.assertRaisesRegex(UserError, "roll-over"):
-                meter._sts_issue_credit(5)
+                meter._sts_issue_credit(5, free_reason="Test")
             tokens = meter.with_user(self.admin_user)._sts_issue_key_change(
                 vending_key=new_key, key_type="2", rollover=True
             )
@@ -264,7 +264,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
         )
         self.assertNotEqual(decoder.decoder_key, sts.decoder_key(b"\xab" * 8, old_params))
         with freeze_time("2025-03-01 10:01:00"):
-            credit = meter._sts_issue_credit(5)
+            credit = meter._sts_issue_credit(5, free_reason="Test")
         self.assertEqual(credit.base_date, "2014")
         self.assertEqual(decoder.enter(credit.digits).amount, Decimal("5.0"))
         self.assertIn("key change set issued", meter.message_ids[0].body)
@@ -312,7 +312,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
             )
             self.env.invalidate_all()
             before = self.cr.sql_log_count
-            meters._sts_issue_credit(1)
+            meters._sts_issue_credit(1, free_reason="Test")
             return self.cr.sql_log_count - before
 
         with patch.object(Key, "_get_vending_key", counting):
@@ -337,20 +337,20 @@ class TestStsTokenIssue(PrepaidStsCommon):
     def test_key_expiry(self):
         meter = self._create_sts_meter(sts_ken=0x10)
         with freeze_time("2025-03-01 10:00:00"), self.assertRaisesRegex(UserError, "expired"):
-            meter._sts_issue_credit(5)
+            meter._sts_issue_credit(5, free_reason="Test")
 
     def test_meter_not_ready(self):
         plain = self._create_meter()
         unkeyed = self._create_sts_meter(sts_vending_key_id=False)
         with self.assertRaisesRegex(UserError, "no STS keypad(.|\n)*no vending key"):
-            (plain | unkeyed)._sts_issue_credit(5)
+            (plain | unkeyed)._sts_issue_credit(5, free_reason="Test")
         removed = self._create_sts_meter()
         removed.action_remove()
         with self.assertRaisesRegex(UserError, "removed"):
-            removed._sts_issue_credit(5)
+            removed._sts_issue_credit(5, free_reason="Test")
 
     def test_tokens_are_immutable(self):
-        token = self._create_sts_meter()._sts_issue_credit(5)
+        token = self._create_sts_meter()._sts_issue_credit(5, free_reason="Test")
         with self.assertRaisesRegex(UserError, "cannot be changed"):
             token.amount = 500
         with self.assertRaisesRegex(UserError, "never deleted"):
@@ -382,14 +382,16 @@ class TestStsTokenIssue(PrepaidStsCommon):
         with self.assertRaises(UserError):
             token.write({"state": "issued"})
         # A cancelled token keeps its TID: the next token of the meter gets a later one.
-        self.assertGreater(token.meter_id._sts_issue_credit(1).tid, token.tid)
+        self.assertGreater(token.meter_id._sts_issue_credit(1, free_reason="Test").tid, token.tid)
 
     def test_issue_wizard(self):
         meters = self._create_sts_meter() | self._create_sts_meter()
         wizard = (
             self.env["prepaid.sts.token.issue"]
             .with_context(active_model="prepaid.meter", active_ids=meters.ids)
-            .create({"token_kind": "credit", "amount": 10, "origin": "POS/42"})
+            .create(
+                {"token_kind": "credit", "amount": 10, "origin": "POS/42", "free_reason": "Test"}
+            )
         )
         self.assertEqual(wizard.meter_ids, meters)
         self.assertEqual(wizard.unit, "kWh")
@@ -397,6 +399,7 @@ class TestStsTokenIssue(PrepaidStsCommon):
         tokens = self.env["prepaid.sts.token"].search(action["domain"])
         self.assertEqual(tokens.meter_id, meters)
         self.assertEqual(set(tokens.mapped("origin")), {"POS/42"})
+        self.assertEqual(set(tokens.mapped("free_issue_reason")), {"Test"})
         # Credit needs one utility: kWh and m3 do not mix.
         water = self._create_sts_meter(key=self.key_misty, utility="water")
         wizard = self.env["prepaid.sts.token.issue"].create(

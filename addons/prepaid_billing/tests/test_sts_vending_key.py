@@ -72,7 +72,7 @@ class TestStsVendingKey(PrepaidStsCommon):
         with self.assertLogs("odoo", level=logging.DEBUG) as logs:
             key = self._create_vending_key("111111", 1, "02", "0f1e2d3c4b5a6978")
             meter = self._create_sts_meter(key=key)
-            meter._sts_issue_credit(10)
+            meter._sts_issue_credit(10, free_reason="Test")
             meter._sts_issue_management("clear_tamper")
             new_key = self._create_vending_key("111111", 2, "02", "8796a5b4c3d2e1f0")
             meter.with_user(self.admin_user)._sts_issue_key_change(vending_key=new_key)
@@ -98,16 +98,16 @@ class TestStsVendingKey(PrepaidStsCommon):
                 with self.assertRaisesRegex(UserError, SECRET_OPTION):
                     self._create_vending_key("222222", krn, "02", STA_VENDING_KEY)
                 with self.assertRaisesRegex(UserError, SECRET_OPTION):
-                    meter._sts_issue_credit(5)
+                    meter._sts_issue_credit(5, free_reason="Test")
         with patch.dict(config.options, {SECRET_OPTION: "short"}):
             with self.assertRaisesRegex(UserError, f"{SECRET_OPTION} is too short"):
-                meter._sts_issue_credit(5)
+                meter._sts_issue_credit(5, free_reason="Test")
 
     def test_other_secret_cannot_decrypt(self):
         meter = self._create_sts_meter()
         with patch.dict(config.options, {SECRET_OPTION: "another-secret-" + "x" * 32}):
             with self.assertRaisesRegex(UserError, "cannot be decrypted"):
-                meter._sts_issue_credit(5)
+                meter._sts_issue_credit(5, free_reason="Test")
 
     def test_ciphertext_is_bound_to_its_record(self):
         other = self._create_vending_key("333333", 1, "02", "1111111111111111")
@@ -141,7 +141,7 @@ class TestStsVendingKey(PrepaidStsCommon):
         self.assertFalse(key.has_key_material)
         meter = self._create_sts_meter(key=key)
         with self.assertRaisesRegex(UserError, "has no key material"):
-            meter._sts_issue_credit(5)
+            meter._sts_issue_credit(5, free_reason="Test")
 
     def test_only_administrators_access_keys(self):
         for user in (self.operator_user, self.manager_user):

@@ -1,3 +1,5 @@
 from . import prepaid_sts_token_issue
 from . import prepaid_sts_token_decode
 from . import prepaid_sts_token_cancel
+from . import prepaid_topup_counter
+from . import prepaid_topup_reverse

@@ -31,7 +31,7 @@ class PrepaidStsTokenDecode(models.TransientModel):
     token_type = fields.Selection(TOKEN_TYPES, compute="_compute_result")
     tid = fields.Integer(string="TID", compute="_compute_result")
     tid_datetime = fields.Datetime(string="TID Date", compute="_compute_result")
-    amount = fields.Float(digits=(16, 1), compute="_compute_result")
+    amount = fields.Float(string="Quantity", digits=(16, 1), compute="_compute_result")
     unit = fields.Char(compute="_compute_result")
     accepted = fields.Boolean(string="Meter Would Accept", compute="_compute_result")
     reject_reason = fields.Selection(

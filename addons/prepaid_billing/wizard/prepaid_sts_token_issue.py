@@ -10,8 +10,9 @@ from ..models.prepaid_sts_vending import ISSUE_GROUPS
 
 class PrepaidStsTokenIssue(models.TransientModel):
     """Issue STS tokens for one or many meters: credit and management tokens (managers) or
-    key change sets (administrators); see ``ISSUE_GROUPS``. Operators open it to learn that
-    credit tokens are issued by managers until the wallet ledger exists. The checks are in the
+    key change sets (administrators); see ``ISSUE_GROUPS``. Credit tokens issued here are free
+    issues with a reason; operators open it to learn that credit is sold through top-ups
+    (``prepaid.topup``). The checks are in the
     ``prepaid.sts.vending`` service it calls (through the meters' ``_sts_issue_*`` methods);
     the options hidden here for lower groups are refused there too."""
 
@@ -43,11 +44,17 @@ class PrepaidStsTokenIssue(models.TransientModel):
     unit = fields.Char(compute="_compute_utility")
     # Credit
     amount = fields.Float(
+        string="Quantity",
         digits=(16, 1),
         help="Credit in kWh (electricity) or m³ (water), in steps of 0.1; above 1638.3 it is "
         "rounded up to the next value a token can carry.",
     )
     origin = fields.Char(string="Source Document", help="The sale the tokens belong to.")
+    free_reason = fields.Char(
+        string="Reason for a Free Issue",
+        help="Credit is sold through top-ups; a credit token issued here is free (emergency "
+        "credit, goodwill, a replacement): say why.",
+    )
     # Management
     management_type = fields.Selection(
         [
@@ -150,7 +157,9 @@ class PrepaidStsTokenIssue(models.TransientModel):
                 )
             if float_compare(self.amount, 0.0, precision_digits=1) <= 0:
                 raise UserError(self.env._("Enter a positive amount of credit."))
-            tokens = meters._sts_issue_credit(self.amount, origin=self.origin)
+            tokens = meters._sts_issue_credit(
+                self.amount, origin=self.origin, free_reason=self.free_reason
+            )
         elif self.token_kind == "management":
             tokens = meters._sts_issue_management(
                 self.management_type, self._management_value(), origin=self.origin

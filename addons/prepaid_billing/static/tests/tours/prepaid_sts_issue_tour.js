@@ -61,6 +61,11 @@ registry.category("web_tour.tours").add("prepaid_sts_issue_tour", {
             run: "edit 25.6",
         },
         {
+            content: "Say why the credit is free (sales go through top-ups)",
+            trigger: ".modal .o_field_widget[name=free_reason] input",
+            run: "edit Emergency credit",
+        },
+        {
             content: "Enter the sale reference",
             trigger: ".modal .o_field_widget[name=origin] input",
             run: "edit TOUR/0001",
