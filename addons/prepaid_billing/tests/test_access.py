@@ -403,3 +403,27 @@ class TestBillingAccess(PrepaidAccessTestMixin, PrepaidStsCommon, HttpCase):
             ["amount", "balance_after"],
         )
         self.assertEqual(rows, [{"id": line.id, "amount": 10.0, "balance_after": 10.0}])
+
+    # === TOP-UPS === #
+
+    def test_topups_through_the_external_api(self):
+        account = self._create_open_account()
+        # An integration sells credit the way the counter does: an order, then the payment.
+        topup_id = self.rpc(
+            self.operator_user,
+            "prepaid.topup",
+            "create",
+            {"account_id": account.id, "amount": 20.0, "payment_method": "bank_transfer"},
+        )
+        self.rpc(self.operator_user, "prepaid.topup", "action_confirm_payment", [topup_id])
+        topup = account.topup_ids
+        self.assertEqual((topup.state, account.balance), ("delivered", 20.0))
+        for user in self.users.values():
+            self.assertWriteRefused(
+                user, topup, {"amount": 2000.0, "state": "draft"}, "kept by the system"
+            )
+            for method in ("_pay", "_deliver", "_update_state"):
+                self.assertRpcRefused(user, topup, method, (), REMOTE)
+        self.assertRefused(self.operator_user, topup, "action_reverse", ("Mistake",), MANAGERS)
+        self.rpc(self.manager_user, "prepaid.topup", "action_reverse", topup.ids, "Mistake")
+        self.assertEqual((topup.state, account.balance), ("reversed", 0.0))

@@ -4,6 +4,7 @@ from . import test_account
 from . import test_meter
 from . import test_site
 from . import test_ui
+from . import test_click_everywhere
 from . import test_reading_ingestion
 from . import test_meter_replace
 from . import test_reading_import
