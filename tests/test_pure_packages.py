@@ -14,6 +14,8 @@ from bare_addons import ADDONS
 PURE_PACKAGES = [
     ("prepaid_meter", "tools"),
     ("prepaid_billing", "sts"),
+    ("meter_gateway", "drivers"),
+    ("meter_gateway", "simulators"),
 ]
 
 PROBE = """

@@ -1,0 +1,3 @@
+"""DL/T 645-2007: codec (framing), application (data identifiers), driver."""
+
+from .driver import DEFAULT_MAP, Dlt645Driver
