@@ -23,38 +23,13 @@ Run with the project's Python, the PostgreSQL cluster of the project started
 # pylint: disable=invalid-commit
 import argparse
 import io
-import logging
 import os
-import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-PREPAID_HOME = Path(
-    os.environ.get("PREPAID_HOME")
-    or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "prepaid-utilities"
-)
+from odoo_bench import default_db_port, say, setup_odoo, throwaway_database
+
 START = datetime(2024, 1, 1)
-
-
-def say(message, *args):
-    sys.stdout.write((message % args if args else message) + "\n")
-    sys.stdout.flush()
-
-
-def odoo_source():
-    """The Odoo source tree recorded by `make setup` (or given by scripts/bench.sh)."""
-    path_file = PREPAID_HOME / "odoo-src-path"
-    if path_file.is_file():
-        source = Path(path_file.read_text().strip())
-    elif os.environ.get("PREPAID_ODOO_SRC"):
-        source = Path(os.environ["PREPAID_ODOO_SRC"])
-    else:
-        sys.exit(f"No Odoo source recorded in {path_file}: run `make setup` first.")
-    if not (source / "odoo" / "release.py").is_file():
-        sys.exit(f"{source} (from {path_file}) is not an Odoo source tree.")
-    return source
 
 
 def parse_args():
@@ -64,44 +39,10 @@ def parse_args():
     parser.add_argument(
         "--batch", type=int, default=0, help="rows per batch (default: one reading per meter)"
     )
-    parser.add_argument(
-        "--db-port", default=os.environ.get("PREPAID_PG_PORT") or os.environ.get("PG_PORT", "5439")
-    )
+    parser.add_argument("--db-port", default=default_db_port())
     parser.add_argument("--database", default=f"bench_ingestion_{os.getpid()}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return parser.parse_args()
-
-
-def setup_odoo(args, source):
-    sys.path.insert(0, str(source))
-    import odoo
-    from odoo.tools import config
-
-    addons = [source / "odoo" / "addons", source / "addons", PROJECT_DIR / "addons"]
-    config.parse_config(
-        [
-            "--addons-path=" + ",".join(str(path) for path in addons if path.is_dir()),
-            f"--db_port={args.db_port}",
-            f"--data-dir={PREPAID_HOME / 'filestore'}",
-            "--without-demo=all",
-            "--log-level=warn",
-            "--max-cron-threads=0",
-        ]
-    )
-    logging.getLogger("odoo").setLevel(logging.WARNING)
-    return odoo
-
-
-def install(odoo, database):
-    from odoo.modules.registry import Registry
-    from odoo.service import db as db_service
-    from odoo.tools import config
-
-    db_service._create_empty_database(database)
-    config["init"] = {"prepaid_meter": 1}
-    registry = Registry.new(database, update_module=True)
-    config["init"] = {}
-    return registry
 
 
 def create_meters(odoo, registry, count):
@@ -207,8 +148,7 @@ def run_copy(odoo, registry, meter_ids, args):
 def main():
     args = parse_args()
     args.batch = args.batch or args.meters
-    source = odoo_source()
-    odoo = setup_odoo(args, source)
+    odoo = setup_odoo(args.db_port)
     say(
         "Ingestion benchmark: %d readings for %d meters, batches of %d rows, database %s",
         args.readings,
@@ -217,8 +157,7 @@ def main():
         args.database,
     )
     started = time.perf_counter()
-    try:
-        registry = install(odoo, args.database)
+    with throwaway_database(args.database, "prepaid_meter", keep=args.keep) as registry:
         meter_ids = create_meters(odoo, registry, args.meters)
         say("  set-up (install, %d meters): %.1f s", len(meter_ids), time.perf_counter() - started)
 
@@ -235,16 +174,6 @@ def main():
         ratio = ingest_rate / copy_rate
         verdict = "meets" if ratio >= 0.5 else "MISSES"
         say("ratio _ingest/COPY: %.2f (%s the target of 0.50)", ratio, verdict)
-    finally:
-        from odoo.modules.registry import Registry
-        from odoo.service import db as db_service
-        from odoo.sql_db import close_all
-
-        Registry.delete(args.database)
-        close_all()
-        if not args.keep:
-            db_service.exp_drop(args.database)
-            say("  dropped database %s", args.database)
 
 
 if __name__ == "__main__":
