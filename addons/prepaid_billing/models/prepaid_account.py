@@ -144,6 +144,14 @@ class PrepaidAccount(models.Model):
             user_id=self._get_ledger_manager().id,
         )
 
+    def _on_balance_changed(self, lines):
+        """Called by the posting service, in its transaction, once the balances of ``self``
+        moved by ``lines`` (the lines of the posting, replays included). The hook for what
+        follows a balance: alarm levels, cut-off and reconnection, accounting. Runs in the
+        poster's environment: overrides use sudo() for what the user may not do themselves.
+        """
+        return True
+
     def _get_ledger_manager(self):
         """Who looks into a ledger problem: a manager of the account's company."""
         self.ensure_one()

@@ -128,6 +128,12 @@ class PrepaidLedger(models.AbstractModel):
                 if line_ids[position] is None:  # a replay of a line of this very batch
                     line_ids[position] = seen[(entry["account"].id, entry["key"])]["id"]
             self._update_balances(balances)
+            lines = self.env["prepaid.ledger.line"].browse(line_ids)
+            changed = self.env["prepaid.account"].browse(
+                {values["account_id"] for values in to_insert}
+            )
+            changed._on_balance_changed(lines)
+            return lines
         return self.env["prepaid.ledger.line"].browse(line_ids)
 
     # === POSTING STEPS === #
