@@ -148,6 +148,8 @@ class LineServer:
         self._tasks.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            pass  # shutdown: asyncio's stream callback would log a cancelled handler as an error
         finally:
             self._writers.discard(writer)
             self._tasks.discard(task)
