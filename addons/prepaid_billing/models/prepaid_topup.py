@@ -456,3 +456,46 @@ class PrepaidTopup(models.Model):
 
     def _format_amount(self, amount):
         return formatLang(self.env, amount, currency_obj=self.currency_id)
+
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_generate_topups(self):
+        """Sell credit on the open demo accounts billed on the platform, with amounts that
+        leave balances of every size, and reverse one mistaken sale (called from demo XML;
+        idempotent: one sale per account and request key)."""
+        accounts = self.env["prepaid.account"].search(
+            [("state", "=", "open"), ("billing_mode", "=", "prepaid_platform")], order="id"
+        )
+        methods = [key for key, _label in PAYMENT_METHODS if key != "online"]
+        amounts = (500.0, 200.0, 100.0, 60.0, 30.0, 15.0, 1000.0, 80.0)
+        topups = self.browse()
+        for index, account in enumerate(accounts):
+            key = f"demo:{account.id}"
+            if self.search_count([("request_key", "=", key)]):
+                continue
+            topup = self.create(
+                {
+                    "account_id": account.id,
+                    "amount": amounts[index % len(amounts)],
+                    "payment_method": methods[index % len(methods)],
+                    "payment_reference": False if index % len(methods) == 0 else f"DEMO{index:05d}",
+                    "request_key": key,
+                    "company_id": account.company_id.id,
+                }
+            )
+            topup.action_confirm_payment()
+            topups |= topup
+        if len(topups) > 2:
+            mistaken = topups[1]
+            mistaken.action_reverse(self.env._("Demo: sold on the wrong account"))
+            self.create(
+                {
+                    "account_id": mistaken.account_id.id,
+                    "amount": mistaken.amount,
+                    "payment_method": mistaken.payment_method,
+                    "request_key": f"demo:{mistaken.account_id.id}:again",
+                    "company_id": mistaken.company_id.id,
+                }
+            ).action_confirm_payment()
+        return True
