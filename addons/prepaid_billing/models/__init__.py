@@ -7,3 +7,6 @@ from . import prepaid_ledger_line
 from . import prepaid_ledger
 from . import prepaid_account
 from . import prepaid_topup
+from . import prepaid_rating_line
+from . import prepaid_rating
+from . import prepaid_reading

@@ -10,3 +10,4 @@ from . import test_access
 from . import test_ledger
 from . import test_ledger_concurrency
 from . import test_topup
+from . import test_rating

@@ -1,0 +1,462 @@
+import logging
+import threading
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytz
+
+from odoo import api, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.prepaid_meter.tools.tariff_data import TariffError
+from odoo.addons.prepaid_meter.tools.tariff_engine import compile_definition, rate_intervals
+
+_logger = logging.getLogger(__name__)
+
+# Accounts rated per transaction by the scheduled action (it commits and goes on).
+CRON_BATCH = 200
+
+# (account, utility) pairs with work: good readings not rated yet, readings whose consumption
+# changed since they were rated (a late reading, a review) and charges of deleted readings.
+_WORK_SQL = """
+SELECT a.id, r.utility
+  FROM prepaid_reading r
+  JOIN prepaid_meter m ON m.id = r.meter_id
+  JOIN prepaid_account a ON a.id = m.account_id
+ WHERE a.state = 'open' AND a.billing_mode = 'prepaid_platform'
+   AND r.consumption > 0 AND r.previous_read_at >= a.date_open
+   AND NOT EXISTS (SELECT FROM prepaid_rating_line l WHERE l.reading_id = r.id)
+   AND %(accounts)s
+UNION
+SELECT l.account_id, l.utility
+  FROM (SELECT DISTINCT ON (reading_id) reading_id, account_id, utility, quantity
+          FROM prepaid_rating_line WHERE reading_id IS NOT NULL
+      ORDER BY reading_id, revision DESC) l
+  JOIN prepaid_reading r ON r.id = l.reading_id
+  JOIN prepaid_account a ON a.id = l.account_id
+ WHERE a.state = 'open' AND r.consumption <> l.quantity AND %(accounts)s
+UNION
+SELECT l.account_id, l.utility
+  FROM prepaid_rating_line l
+  JOIN prepaid_account a ON a.id = l.account_id
+ WHERE l.reading_id IS NULL AND a.state = 'open' AND %(accounts)s
+ GROUP BY l.account_id, l.utility, l.cycle
+HAVING sum(l.amount) <> 0
+ ORDER BY 1, 2
+"""
+
+
+class PrepaidRating(models.AbstractModel):
+    """Platform-side billing (后台计费): rate the readings of accounts billed on the platform
+    with their tariff and charge them on the wallet, exactly once per reading.
+
+    Rating is chronological per account and utility: each reading's consumption (the interval
+    from the previous reading) is priced at the tier the billing cycle has reached, the
+    cycle's position (quantity, exact amount) carried between runs in
+    ``prepaid.rating.cycle``; several meters of one utility share the cycle. Cycles are
+    calendar months of the tariff's timezone; a reading belongs to the month its interval ends
+    in. Each reading is charged ``R(exact after) - R(exact before)`` of its cycle, so that a
+    cycle's charges add up to its exact total rounded half-up.
+
+    A reading is charged once: its rating line and its ledger key (``rate:<reading id>``)
+    are written in the same transaction as the ledger line. When a cycle changes behind the
+    rated readings (a late reading before them, a held reading accepted, a reading deleted),
+    the cycle is rated again from its start and each reading's difference posts as a
+    true-up line. A crash leaves nothing half done: the transaction is rolled back and the
+    next run rates the same readings the same way.
+    """
+
+    _name = "prepaid.rating"
+    _description = "Platform Rating Service"
+
+    @api.model
+    def _rate_accounts(self, accounts=None):
+        """Rate the pending readings of ``accounts`` (all accounts billed on the platform
+        when None); each account and utility on its own: one that cannot be rated (no tariff
+        in force...) is logged and left for the next run, the others are charged.
+
+        :return: ``{"rated": readings charged, "lines": ledger lines posted,
+            "failed": {(account, utility): message}}``
+        """
+        work = self._get_work(accounts)
+        summary = {"rated": 0, "lines": 0, "failed": {}}
+        entries, rows, cycles = [], [], []
+        for account_id, utility in work:
+            account = self.env["prepaid.account"].browse(account_id)
+            try:
+                plan = self._plan(account, utility)
+            except TariffError as error:
+                tariff = account._get_tariff(utility)
+                message = tariff._tariff_issue_message(error.code, error.params)
+                summary["failed"][(account, utility)] = message
+                _logger.warning(
+                    "Rating of account %s (%s) failed: %s", account_id, utility, message
+                )
+                continue
+            except (UserError, ValidationError) as error:
+                message = str(error.args[0]) if error.args else str(error)
+                summary["failed"][(account, utility)] = message
+                _logger.warning(
+                    "Rating of account %s (%s) failed: %s", account_id, utility, message
+                )
+                continue
+            entries += plan["entries"]
+            rows += plan["rows"]
+            cycles += plan["cycles"]
+        lines = self.env["prepaid.ledger"]._post(entries) if entries else []
+        line_by_key = {entry["key"]: line.id for entry, line in zip(entries, lines, strict=True)}
+        self._store(rows, cycles, line_by_key)
+        summary["rated"] = len({row["reading_id"] for row in rows if row["reading_id"]})
+        summary["lines"] = len(entries)
+        return summary
+
+    @api.model
+    def _cron_rate(self):
+        """Scheduled action (and the safety net of near-real-time rating after ingestion):
+        rate every account with pending readings, a bounded batch per transaction."""
+        work = self._get_work(None)
+        account_ids = list(dict.fromkeys(account_id for account_id, _utility in work))
+        cron = self.env["ir.cron"]
+        for start in range(0, len(account_ids), CRON_BATCH):
+            batch = self.env["prepaid.account"].browse(account_ids[start : start + CRON_BATCH])
+            self._rate_accounts(batch)
+            cron._notify_progress(
+                done=start + len(batch), remaining=len(account_ids) - start - len(batch)
+            )
+            if not getattr(threading.current_thread(), "testing", False):
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    # === STEPS === #
+
+    @api.model
+    def _get_work(self, accounts):
+        Reading = self.env["prepaid.reading"]
+        Reading.flush_model()
+        self.env["prepaid.account"].flush_model(["state", "billing_mode", "date_open"])
+        self.env["prepaid.meter"].flush_model(["account_id"])
+        self.env["prepaid.rating.line"].flush_model()
+        where = SQL("a.id IN %s", tuple(accounts.ids)) if accounts else SQL("TRUE")
+        if accounts is not None and not accounts:
+            return []
+        self.env.cr.execute(SQL(_WORK_SQL, accounts=where))
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _plan(self, account, utility):
+        """What to post for ``account`` and ``utility``: ``{"entries": ledger entries,
+        "rows": rating lines, "cycles": cycle positions}``."""
+        tariff = account._get_tariff(utility)
+        if not tariff:
+            raise UserError(
+                self.env._(
+                    "Account %(account)s has no %(utility)s tariff.",
+                    account=account.display_name,
+                    utility=utility,
+                )
+            )
+        tz = pytz.timezone(tariff.tz or "UTC")
+        compiled = compile_definition(tariff._engine_definition())
+        readings = self._get_readings(account, utility)
+        rated = self._get_rated(account, utility)
+        positions = self._get_positions(account, utility)
+
+        by_cycle = defaultdict(list)
+        for reading in readings:
+            by_cycle[_cycle_of(reading["read_at"], tz)].append(reading)
+        for row in rated.values():
+            by_cycle.setdefault(row["cycle"], [])
+        plan = {"entries": [], "rows": [], "cycles": []}
+        for cycle in sorted(by_cycle):
+            cycle_readings = by_cycle[cycle]
+            position = positions.get(cycle)
+            unrated = [r for r in cycle_readings if r["id"] not in rated]
+            changed = any(
+                row["cycle"] == cycle
+                and (row["changed"] or (not row["reading_id"] and row["charged"]))
+                for row in rated.values()
+            )
+            late = position and unrated and unrated[0]["read_at"] <= position["last_read_at"]
+            if changed or late:
+                self._plan_cycle_again(
+                    plan, account, utility, cycle, cycle_readings, rated, compiled, tz
+                )
+            elif unrated:
+                self._plan_new_readings(
+                    plan, account, utility, cycle, unrated, position, compiled, tz
+                )
+        return plan
+
+    @api.model
+    def _plan_new_readings(self, plan, account, utility, cycle, readings, position, compiled, tz):
+        """The usual case: readings after the cycle's last rated one, rated from its position."""
+        quantity = position["quantity"] if position else Decimal(0)
+        exact = position["exact"] if position else Decimal(0)
+        charges, quantity, exact = self._charge(compiled, tz, readings, quantity, exact)
+        for reading, charge in zip(readings, charges, strict=True):
+            self._add_charge(plan, account, utility, cycle, reading, charge, revision=1)
+        plan["cycles"].append(
+            {
+                "account_id": account.id,
+                "utility": utility,
+                "cycle": cycle,
+                "quantity": quantity,
+                "exact": exact,
+                "last_read_at": readings[-1]["read_at"],
+            }
+        )
+
+    @api.model
+    def _plan_cycle_again(self, plan, account, utility, cycle, readings, rated, compiled, tz):
+        """The cycle changed behind its rated readings: rate it again from its start and post
+        each reading's difference (a deleted reading's charge comes back)."""
+        charges, quantity, exact = self._charge(compiled, tz, readings, Decimal(0), Decimal(0))
+        target = {reading["id"]: charge for reading, charge in zip(readings, charges, strict=True)}
+        for reading in readings:
+            previous = rated.get(reading["id"])
+            if not previous:
+                self._add_charge(plan, account, utility, cycle, reading, target[reading["id"]], 1)
+            elif target[reading["id"]] != previous["charged"] or previous["changed"]:
+                self._add_charge(
+                    plan,
+                    account,
+                    utility,
+                    cycle,
+                    reading,
+                    target[reading["id"]] - previous["charged"],
+                    previous["revision"] + 1,
+                    kind="trueup",
+                )
+        # Rated readings that count nothing now (held, rejected) or were deleted: refunded.
+        for key, row in rated.items():
+            if row["cycle"] != cycle or key in target or not (row["charged"] or row["changed"]):
+                continue
+            reading = {
+                "id": row["reading_id"],
+                "read_at": row["read_at"],
+                "consumption": row["current"],
+            }
+            self._add_charge(
+                plan,
+                account,
+                utility,
+                cycle,
+                reading,
+                -row["charged"],
+                row["revision"] + 1,
+                "trueup",
+            )
+        plan["cycles"].append(
+            {
+                "account_id": account.id,
+                "utility": utility,
+                "cycle": cycle,
+                "quantity": quantity,
+                "exact": exact,
+                "last_read_at": readings[-1]["read_at"] if readings else None,
+            }
+        )
+
+    @api.model
+    def _charge(self, compiled, tz, readings, quantity, exact):
+        """Price ``readings`` in order from the cycle position (``quantity``, ``exact``):
+        return the charge of each one (a Decimal of the currency) and the position after.
+
+        Readings of several meters overlap in time: they are rated in runs of intervals that
+        do not overlap, each run continuing from the position the previous one left.
+        """
+        charges = []
+        runs, run, run_end = [], [], None
+        for reading in readings:
+            if run and reading["previous_read_at"] < run_end:
+                runs.append(run)
+                run = []
+            run.append(reading)
+            run_end = reading["read_at"]
+        if run:
+            runs.append(run)
+        for run in runs:
+            intervals = [
+                self.env["prepaid.tariff"]._engine_interval(
+                    (r["previous_read_at"], r["read_at"], r["consumption"]), tz
+                )
+                for r in run
+            ]
+            result = rate_intervals(compiled, intervals, quantity, exact)
+            amounts = [Decimal(0)] * len(run)
+            for line in result.lines:
+                amounts[line.interval] += line.amount
+            charges += amounts
+            quantity, exact = result.cycle_quantity, result.cycle_amount
+        return charges, quantity, exact
+
+    @api.model
+    def _add_charge(self, plan, account, utility, cycle, reading, charge, revision, kind=None):
+        if reading["id"]:
+            key = f"rate:{reading['id']}" if revision == 1 else f"rate:{reading['id']}:{revision}"
+        else:
+            key = f"rate:gone:{account.id}:{utility}:{cycle}:{revision}"
+        if charge:
+            plan["entries"].append(
+                {
+                    "account": account,
+                    "kind": kind or "consumption",
+                    "amount": -charge,
+                    "key": key,
+                    "utility": utility,
+                    "origin": self.env["prepaid.reading"].browse(reading["id"])
+                    if reading["id"]
+                    else None,
+                }
+            )
+        plan["rows"].append(
+            {
+                "key": key if charge else None,
+                "reading_id": reading["id"],
+                "account_id": account.id,
+                "company_id": account.company_id.id,
+                "utility": utility,
+                "cycle": cycle,
+                "read_at": reading["read_at"],
+                "revision": revision,
+                "quantity": reading["consumption"],
+                "amount": charge,
+            }
+        )
+
+    # === DATA === #
+
+    @api.model
+    def _get_readings(self, account, utility):
+        """The good readings of the account's meters for ``utility`` since it opened, oldest
+        first: ``[{id, read_at, previous_read_at, consumption}]``."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT r.id, r.read_at, r.previous_read_at, r.consumption::text
+                     FROM prepaid_reading r
+                     JOIN prepaid_meter m ON m.id = r.meter_id
+                     JOIN prepaid_account a ON a.id = m.account_id
+                    WHERE a.id = %s AND r.utility = %s AND r.consumption > 0
+                      AND r.previous_read_at >= a.date_open
+                 ORDER BY r.read_at, r.id""",
+                account.id,
+                utility,
+            )
+        )
+        return [
+            {
+                "id": reading_id,
+                "read_at": read_at,
+                "previous_read_at": previous_read_at,
+                "consumption": Decimal(consumption),
+            }
+            for reading_id, read_at, previous_read_at, consumption in self.env.cr.fetchall()
+        ]
+
+    @api.model
+    def _get_rated(self, account, utility):
+        """What was charged so far, per reading (deleted readings: per cycle, keyed
+        ``("gone", cycle)``): ``{key: {reading_id, cycle, read_at, revision, quantity (as last
+        rated), current (the reading's consumption now), charged (sum of its revisions),
+        changed (the consumption moved since)}}``."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT l.reading_id, l.cycle, max(l.read_at), max(l.revision), count(*),
+                          ((array_agg(l.quantity ORDER BY l.revision DESC))[1])::text,
+                          COALESCE(max(r.consumption), 0)::text, sum(l.amount)::text
+                     FROM prepaid_rating_line l
+                LEFT JOIN prepaid_reading r ON r.id = l.reading_id
+                    WHERE l.account_id = %s AND l.utility = %s
+                 GROUP BY l.reading_id, l.cycle""",
+                account.id,
+                utility,
+            )
+        )
+        rated = {}
+        for row in self.env.cr.fetchall():
+            reading_id, cycle, read_at, revision, count, quantity, current, charged = row
+            quantity, current = Decimal(quantity or 0), Decimal(current or 0)
+            rated[reading_id or ("gone", cycle)] = {
+                "reading_id": reading_id,
+                "cycle": cycle,
+                "read_at": read_at,
+                # A deleted reading's rows are numbered per cycle: the next refund is one more.
+                "revision": revision if reading_id else count,
+                "quantity": quantity,
+                "current": current,
+                "charged": Decimal(charged or 0),
+                "changed": bool(reading_id) and quantity != current,
+            }
+        return rated
+
+    @api.model
+    def _get_positions(self, account, utility):
+        self.env.cr.execute(
+            SQL(
+                """SELECT cycle, quantity::text, exact_amount::text, last_read_at
+                     FROM prepaid_rating_cycle
+                    WHERE account_id = %s AND utility = %s""",
+                account.id,
+                utility,
+            )
+        )
+        return {
+            cycle: {
+                "quantity": Decimal(quantity or 0),
+                "exact": Decimal(exact or 0),
+                "last_read_at": last_read_at,
+            }
+            for cycle, quantity, exact, last_read_at in self.env.cr.fetchall()
+        }
+
+    @api.model
+    def _store(self, rows, cycles, line_by_key):
+        if rows:
+            self.env.cr.execute(
+                SQL(
+                    """INSERT INTO prepaid_rating_line (reading_id, account_id, company_id,
+                              utility, cycle, read_at, revision, quantity, amount, ledger_line_id)
+                       SELECT * FROM unnest(%s::int4[], %s::int4[], %s::int4[], %s::varchar[],
+                              %s::date[], %s::timestamp[], %s::int4[], %s::numeric[],
+                              %s::numeric[], %s::int4[])""",
+                    [row["reading_id"] for row in rows],
+                    [row["account_id"] for row in rows],
+                    [row["company_id"] for row in rows],
+                    [row["utility"] for row in rows],
+                    [row["cycle"] for row in rows],
+                    [row["read_at"] for row in rows],
+                    [row["revision"] for row in rows],
+                    [row["quantity"] for row in rows],
+                    [row["amount"] for row in rows],
+                    [line_by_key.get(row["key"]) for row in rows],
+                )
+            )
+        if cycles:
+            self.env.cr.execute(
+                SQL(
+                    """INSERT INTO prepaid_rating_cycle (account_id, utility, cycle, quantity,
+                              exact_amount, last_read_at)
+                       SELECT * FROM unnest(%s::int4[], %s::varchar[], %s::date[], %s::numeric[],
+                              %s::numeric[], %s::timestamp[])
+                       ON CONFLICT (account_id, utility, cycle) DO UPDATE
+                          SET quantity = EXCLUDED.quantity,
+                              exact_amount = EXCLUDED.exact_amount,
+                              last_read_at = EXCLUDED.last_read_at""",
+                    [cycle["account_id"] for cycle in cycles],
+                    [cycle["utility"] for cycle in cycles],
+                    [cycle["cycle"] for cycle in cycles],
+                    [cycle["quantity"] for cycle in cycles],
+                    [cycle["exact"] for cycle in cycles],
+                    [cycle["last_read_at"] for cycle in cycles],
+                )
+            )
+        self.env["prepaid.rating.line"].invalidate_model()
+        self.env["prepaid.rating.cycle"].invalidate_model()
+
+
+def _cycle_of(read_at, tz):
+    """The billing cycle (first day of the month, in the tariff's timezone) of an interval
+    that ends at ``read_at`` (naive UTC): the month of its last instant."""
+    local = pytz.utc.localize(read_at - timedelta(microseconds=1)).astimezone(tz)
+    return date(local.year, local.month, 1)
