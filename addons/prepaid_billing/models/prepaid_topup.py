@@ -213,7 +213,7 @@ class PrepaidTopup(models.Model):
     @requires_group(OPERATOR, _lt("deliver credit"))
     def action_retry_delivery(self):
         """Deliver again the top-ups whose delivery failed."""
-        self._check_state(("failed",), "paid")
+        self._check_transition(("failed",), "paid", strict=True)
         self._update_state(("failed",), "paid")
         self._deliver()
         return True
@@ -248,7 +248,7 @@ class PrepaidTopup(models.Model):
                     topups=", ".join(done.mapped("name")),
                 )
             )
-        self._check_state(("paid", "delivered", "failed"), "reversed")
+        self._check_transition(("paid", "delivered", "failed"), "reversed")
         Ledger = self.env["prepaid.ledger"]
         for topup in self:
             line = Ledger._post(
@@ -402,27 +402,8 @@ class PrepaidTopup(models.Model):
                 topup.sudo().delivery_message = str(error.args[0]) if error.args else str(error)
                 _logger.warning("Delivery of top-up %s failed: %s", topup.name, error)
 
-    def _check_state(self, allowed, target):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        illegal = self.filtered(lambda t: t.state != target and t.state not in allowed)
-        if illegal:
-            raise UserError(
-                self.env._(
-                    "Cannot set these top-ups to %(target)s (allowed from %(allowed)s):\n%(lines)s",
-                    target=labels[target],
-                    allowed=", ".join(labels[state] for state in allowed),
-                    lines="\n".join(f"- {t.name}: {labels[t.state]}" for t in illegal),
-                )
-            )
-
-    def _update_state(self, allowed, target):
-        """The only writer of ``state`` (a process field): checks the transition."""
-        self._check_state(allowed, target)
-        to_update = self.filtered(lambda t: t.state != target)
-        if to_update:
-            to_update.check_access("write")
-            to_update.sudo().state = target
-        return to_update
+    def _get_state_records_label(self):
+        return self.env._("top-ups")
 
     # === RECEIPTS === #
 

@@ -31,7 +31,7 @@ is the mark of a process.
 import functools
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.translate import LazyTranslate
 
 _lt = LazyTranslate(__name__)
@@ -148,6 +148,50 @@ class PrepaidAccessMixin(models.AbstractModel):
                 lines="\n".join(lines),
             )
         )
+
+    # === STATE MACHINE === #
+    # For models with a ``state`` selection that is a PROCESS field: the actions move it
+    # through these two methods only.
+
+    def _get_state_records_label(self):
+        """How the message of an illegal transition names the records ("meters")."""
+        return self._description.lower()
+
+    def _check_transition(self, allowed_states, target_state, strict=False):
+        """Raise a UserError naming the records that cannot go to ``target_state``: those
+        not in ``allowed_states`` (records already there pass, unless ``strict``)."""
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        illegal = self.filtered(
+            lambda r: r.state not in allowed_states and (strict or r.state != target_state)
+        )
+        if illegal:
+            raise UserError(
+                self.env._(
+                    "Cannot set these %(records)s to %(target)s (allowed from %(allowed)s):"
+                    "\n%(lines)s",
+                    records=self._get_state_records_label(),
+                    target=labels[target_state],
+                    allowed=", ".join(labels[state] for state in allowed_states),
+                    lines="\n".join(
+                        f"- {record.display_name}: {labels[record.state]}" for record in illegal
+                    ),
+                )
+            )
+
+    def _update_state(self, allowed_states, target_state):
+        """Move the records to ``target_state`` if they all are in ``allowed_states``; records
+        already there are skipped, any other state raises and nothing changes. The only writer
+        of ``state`` (a process field): it checks the user may write the records, then writes
+        in sudo.
+
+        :return: the records that changed state
+        """
+        self._check_transition(allowed_states, target_state)
+        to_update = self.filtered(lambda r: r.state != target_state)
+        if to_update:
+            to_update.check_access("write")
+            to_update.sudo().state = target_state
+        return to_update
 
     def _check_group(self, group, operation):
         """Raise an AccessError unless the user is in ``group`` (or is the superuser)."""

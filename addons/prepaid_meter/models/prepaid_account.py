@@ -294,7 +294,7 @@ class PrepaidAccount(models.Model):
 
         :raise UserError: listing every problem of every account when any account fails
         """
-        self._check_state(("draft",), "open")
+        self._check_transition(("draft",), "open", strict=True)
         errors = self._get_open_errors()
         if errors:
             raise UserError(self._format_open_errors(errors))
@@ -461,36 +461,8 @@ class PrepaidAccount(models.Model):
         )
         return opened, failures
 
-    def _check_state(self, allowed_states, target_state):
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        illegal = self.filtered(lambda a: a.state not in allowed_states)
-        if illegal:
-            raise UserError(
-                self.env._(
-                    "Cannot set these accounts to %(target)s (allowed from %(allowed)s):"
-                    "\n%(lines)s",
-                    target=labels[target_state],
-                    allowed=", ".join(labels[s] for s in allowed_states),
-                    lines="\n".join(
-                        f"- {account.display_name}: {labels[account.state]}" for account in illegal
-                    ),
-                )
-            )
-
-    def _update_state(self, allowed_states, target_state):
-        """Move the accounts to ``target_state`` if they all are in ``allowed_states``;
-        accounts already there are skipped, any other state raises a UserError and nothing
-        changes.
-
-        :return: the accounts that changed state
-        """
-        to_update = self.filtered(lambda a: a.state != target_state)
-        to_update._check_state(allowed_states, target_state)
-        if to_update:
-            # The state is a process field: this method, the only way to change it, writes it.
-            to_update.check_access("write")
-            to_update.sudo().state = target_state
-        return to_update
+    def _get_state_records_label(self):
+        return self.env._("accounts")
 
     # === DEMO DATA === #
 

@@ -406,31 +406,8 @@ class PrepaidMeter(models.Model):
         self.sudo().final_reading_at = False
         return True
 
-    def _update_state(self, allowed_states, target_state):
-        """Move the meters to ``target_state`` if they all are in ``allowed_states``.
-
-        Meters already in the target state are skipped; any other state is an illegal
-        transition and raises a UserError naming the meters, so that nothing changes.
-        """
-        labels = dict(self._fields["state"]._description_selection(self.env))
-        illegal = self.filtered(lambda m: m.state != target_state and m.state not in allowed_states)
-        if illegal:
-            raise UserError(
-                self.env._(
-                    "Cannot set these meters to %(target)s (allowed from %(allowed)s):\n%(lines)s",
-                    target=labels[target_state],
-                    allowed=", ".join(labels[s] for s in allowed_states),
-                    lines="\n".join(
-                        f"- {meter.display_name}: {labels[meter.state]}" for meter in illegal
-                    ),
-                )
-            )
-        to_update = self.filtered(lambda m: m.state != target_state)
-        if to_update:
-            # The state is a process field: this method, the only way to change it, writes it.
-            to_update.check_access("write")
-            to_update.sudo().state = target_state
-        return to_update
+    def _get_state_records_label(self):
+        return self.env._("meters")
 
     # === BUSINESS METHODS === #
 
