@@ -7,17 +7,19 @@
     "author": "Prepaid Utilities Suite",
     "website": "https://github.com/prepaid-utilities/odoo-prepaid",
     "license": "LGPL-3",
-    "depends": ["prepaid_meter", "web"],
+    "depends": ["prepaid_meter", "web", "mail", "sms"],
     "external_dependencies": {"python": ["cryptography", "qrcode"]},
     "data": [
         # Security first: the views and menus reference the models and groups.
         "security/ir.model.access.csv",
         "security/prepaid_billing_security.xml",
         "security/prepaid_ledger_security.xml",
+        "security/prepaid_alarm_security.xml",
         # Data.
         "data/prepaid_sts_provider_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_sequence_data.xml",
+        "data/prepaid_alarm_data.xml",
         # Views and reports.
         "views/prepaid_sts_provider_views.xml",
         "views/prepaid_sts_vending_key_views.xml",
@@ -27,6 +29,8 @@
         # The top-up form and the account form call the top-up wizards.
         "wizard/prepaid_topup_counter_views.xml",
         "views/prepaid_topup_views.xml",
+        "wizard/prepaid_supply_override_views.xml",
+        "views/prepaid_alarm_views.xml",
         "report/prepaid_sts_token_reports.xml",
         "report/prepaid_sts_token_templates.xml",
         "report/prepaid_topup_reports.xml",

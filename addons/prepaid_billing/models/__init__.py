@@ -10,3 +10,8 @@ from . import prepaid_topup
 from . import prepaid_rating_line
 from . import prepaid_rating
 from . import prepaid_reading
+from . import prepaid_alarm_rule
+from . import prepaid_alarm
+from . import prepaid_supply_decision
+from . import prepaid_cutoff_calendar
+from . import prepaid_account_alarm
