@@ -150,10 +150,7 @@ class PrepaidAccount(models.Model):
             return self._action_supply_override("cut")
         for account in self:
             account._check_platform_cutoff()
-            if (
-                account.currency_id.compare_amounts(account.balance, account._get_cutoff_balance())
-                > 0
-            ):
+            if not account._is_at_cutoff():
                 raise UserError(
                     self.env._(
                         "Account %(account)s still has energy credit above its cut-off "
@@ -215,11 +212,14 @@ class PrepaidAccount(models.Model):
         for the next change: a posting never fails because a notice or a relay did."""
         for account in self._filter_platform_accounts():
             account = account.sudo()
-            try:
-                with self.env.cr.savepoint():
-                    account._update_alarm_level()
-            except ACCOUNT_ERRORS:
-                _logger.exception("Alarm level of account %s could not be updated", account.id)
+            # Most postings leave the level as it is: no savepoint for them (rating runs post
+            # on thousands of accounts).
+            if account._get_balance_alarm_level() != account.alarm_level:
+                try:
+                    with self.env.cr.savepoint():
+                        account._update_alarm_level()
+                except ACCOUNT_ERRORS:
+                    _logger.exception("Alarm level of account %s could not be updated", account.id)
             account._evaluate_supply()
 
     def _filter_platform_accounts(self):
@@ -227,15 +227,32 @@ class PrepaidAccount(models.Model):
 
     # === BUSINESS METHODS: ALARMS === #
 
+    def _get_energy_balance(self):
+        """What the tenant has left for energy: the balance that alarms and cut-off look at.
+
+        Today the wallet balance. Supply is never cut to collect anything but energy (Civil
+        Code art. 944): when fees, rent or service charges are taken from the wallet, override
+        this to leave them out."""
+        self.ensure_one()
+        return self.balance
+
+    def _is_at_cutoff(self):
+        """Whether the energy balance is at or below the cut-off balance."""
+        self.ensure_one()
+        return (
+            self.currency_id.compare_amounts(self._get_energy_balance(), self._get_cutoff_balance())
+            <= 0
+        )
+
     def _get_balance_alarm_level(self):
         """The alarm level of the balance: ``cutoff`` at or below the cut-off balance, else
         the lowest alarm threshold it is at or below, else ``none``."""
         self.ensure_one()
         compare = self.currency_id.compare_amounts
-        if compare(self.balance, self._get_cutoff_balance()) <= 0:
+        if self._is_at_cutoff():
             return "cutoff"
         for level in ("alarm3", "alarm2", "alarm1"):
-            if compare(self.balance, self[LEVEL_THRESHOLD_FIELDS[level]]) <= 0:
+            if compare(self._get_energy_balance(), self[LEVEL_THRESHOLD_FIELDS[level]]) <= 0:
                 return level
         return "none"
 
@@ -255,7 +272,7 @@ class PrepaidAccount(models.Model):
             self._message_log(
                 body=self.env._(
                     "Balance %(balance)s: alarm level back to %(level)s.",
-                    balance=self._format_money(self.balance),
+                    balance=self._format_money(self._get_energy_balance()),
                     level=labels[level],
                 )
             )
@@ -310,7 +327,7 @@ class PrepaidAccount(models.Model):
                 "Sent through: %(channels)s.",
                 level=labels[level],
                 sequence=sequence,
-                balance=self._format_money(self.balance),
+                balance=self._format_money(self._get_energy_balance()),
                 threshold=self._format_money(threshold),
                 channels=", ".join(channels) or self.env._("none"),
             )
@@ -321,7 +338,7 @@ class PrepaidAccount(models.Model):
                 "partner_id": partner.id,
                 "level": level,
                 "sequence": sequence,
-                "balance": self.balance,
+                "balance": self._get_energy_balance(),
                 "threshold": threshold,
                 "channels": ", ".join(channels),
                 "failures": "\n".join(failures) or False,
@@ -402,8 +419,7 @@ class PrepaidAccount(models.Model):
     def _evaluate_supply(self):
         """Cut off, defer, hold or reconnect the supply of the account from its balance."""
         self.ensure_one()
-        compare = self.currency_id.compare_amounts
-        below = compare(self.balance, self._get_cutoff_balance()) <= 0
+        below = self._is_at_cutoff()
         state = self.cutoff_state
         if below:
             if state in ("cut", "failed", "overridden"):
@@ -476,8 +492,7 @@ class PrepaidAccount(models.Model):
             self._log_supply_decision("failed", f"{rule}. {error}", meters=meters)
             return False
         self._log_supply_decision(decision, rule, reason=reason, meters=meters)
-        below = self.currency_id.compare_amounts(self.balance, self._get_cutoff_balance()) <= 0
-        self.cutoff_state = "overridden" if below else "supplied"
+        self.cutoff_state = "overridden" if self._is_at_cutoff() else "supplied"
         return True
 
     def _log_supply_decision(self, decision, rule, reason=None, meters=None):
@@ -490,7 +505,7 @@ class PrepaidAccount(models.Model):
                 {
                     "account_id": self.id,
                     "decision": decision,
-                    "balance": self.balance,
+                    "balance": self._get_energy_balance(),
                     "cutoff_balance": self._get_cutoff_balance(),
                     "rule": rule,
                     "reason": reason or False,
@@ -505,7 +520,7 @@ class PrepaidAccount(models.Model):
                 "Supply: %(decision)s. Balance %(balance)s, cut-off balance %(cutoff)s. "
                 "%(rule)s%(reason)s",
                 decision=labels[decision],
-                balance=self._format_money(self.balance),
+                balance=self._format_money(self._get_energy_balance()),
                 cutoff=self._format_money(self._get_cutoff_balance()),
                 rule=rule,
                 reason=self.env._(" Reason: %(reason)s", reason=reason) if reason else "",

@@ -184,14 +184,22 @@ class TestLedger(PrepaidLedgerCommon):
         self.assertEqual(len(Line.search([("idempotency_key", "in", ("mine", "theirs"))])), 2)
 
     def test_posting_queries_are_bounded(self):
-        accounts = [self._create_open_account() for _index in range(5)]
-        self._post(accounts[0], "topup", 1.0, "warm-up")
+        # Balances above the alarm thresholds before and after: no alarm nor cut-off to send.
+        accounts = [
+            self._create_open_account(
+                alarm1_threshold=3.0, alarm2_threshold=2.0, alarm3_threshold=1.0
+            )
+            for _index in range(5)
+        ]
+        for account in accounts:
+            self._post(account, "topup", 5.0, "warm-up")
         entries = [
             {"account": account, "kind": "topup", "amount": 10.0, "key": f"batch-{key}"}
             for account in accounts
             for key in ("a", "b")
         ]
-        # Lock, keys, insert, balances: the same number of statements for 1 or 10 entries.
-        with self.assertQueryCount(4):
+        # Lock, keys, insert, balances, and the alarm hook's read of the new balances: the
+        # same number of statements for 1 or 10 entries.
+        with self.assertQueryCount(5):
             self.Ledger._post(entries)
-        self.assertEqual(accounts[1].balance, 20.0)
+        self.assertEqual(accounts[1].balance, 25.0)
