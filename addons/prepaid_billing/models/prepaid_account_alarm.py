@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import formatLang
+from odoo.tools import SQL, formatLang
 from odoo.tools.translate import LazyTranslate
 
 from odoo.addons.prepaid_meter.models.prepaid_access_mixin import MANAGER, PROCESS, requires_group
@@ -101,6 +101,9 @@ class PrepaidAccount(models.Model):
     keep_power_until = fields.Datetime(
         string="Keep Power Until", copy=False, tracking=True, help="Empty: until unset."
     )
+    keep_power_active = fields.Boolean(
+        compute="_compute_keep_power_active", help="Keep-power is set and not expired."
+    )
     alarm_ids = fields.One2many("prepaid.alarm", "account_id", string="Alarm History")
     supply_decision_ids = fields.One2many(
         "prepaid.supply.decision", "account_id", string="Supply Decisions"
@@ -118,6 +121,16 @@ class PrepaidAccount(models.Model):
                         account=account.display_name,
                     )
                 )
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("keep_power", "keep_power_until")
+    def _compute_keep_power_active(self):
+        now = fields.Datetime.now()
+        for account in self:
+            account.keep_power_active = account.keep_power and (
+                not account.keep_power_until or account.keep_power_until > now
+            )
 
     # === ACCESS POLICY === #
 
@@ -379,7 +392,7 @@ class PrepaidAccount(models.Model):
             ("state", "=", "open"),
             ("billing_mode", "=", "prepaid_platform"),
         ]
-        accounts = self.search(domain, limit=batch_size, order="alarm_next_date, id")
+        accounts = self._lock_for_cron(domain, batch_size, "alarm_next_date, id")
         for account in accounts:
             try:
                 with self.env.cr.savepoint():
@@ -387,11 +400,35 @@ class PrepaidAccount(models.Model):
             except Exception:  # one account never stops the others
                 _logger.exception("Repeat of the alarm of account %s failed", account.id)
                 account.sudo().alarm_next_date = now + timedelta(hours=1)
-        remaining = self.search_count(domain) if len(accounts) == batch_size else 0
-        self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=remaining)
-        if remaining:
-            self.env.ref("prepaid_billing.prepaid_account_cron_repeat_alarms")._trigger()
+        self._notify_cron_progress(
+            domain, accounts, batch_size, "prepaid_billing.prepaid_account_cron_repeat_alarms"
+        )
         return True
+
+    def _lock_for_cron(self, domain, batch_size, order):
+        """Up to ``batch_size`` accounts of ``domain``, locked like the posting service locks
+        them; the accounts being posted on (or taken by another cron worker) are skipped for
+        this run rather than waited for."""
+        candidates = self.search(domain, limit=batch_size, order=order)
+        if not candidates:
+            return candidates
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM prepaid_account WHERE id IN %s
+                    ORDER BY id FOR NO KEY UPDATE SKIP LOCKED""",
+                tuple(candidates.ids),
+            )
+        )
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        return candidates.filtered(lambda a: a.id in locked)
+
+    def _notify_cron_progress(self, domain, done, batch_size, cron_xmlid):
+        """Report the progress of a cron run and re-trigger the cron while work remains."""
+        # The accounts done have left the domain (their notice or decision is recorded).
+        remaining = self.search_count(domain) if len(done) >= batch_size else 0
+        self.env["ir.cron"]._notify_progress(done=len(done), remaining=remaining)
+        if remaining:
+            self.env.ref(cron_xmlid)._trigger()
 
     # === BUSINESS METHODS: CUT-OFF AND RECONNECTION === #
 
@@ -532,19 +569,36 @@ class PrepaidAccount(models.Model):
     def _cron_execute_cutoffs(self, batch_size=CRON_BATCH_SIZE):
         """Execute the cut-offs deferred by friendly hours or held by keep-power once nothing
         holds them any more, in bounded batches, each account on its own."""
+        now = fields.Datetime.now()
         domain = [
-            ("cutoff_state", "in", ("deferred", "held")),
             ("state", "=", "open"),
             ("billing_mode", "=", "prepaid_platform"),
+            "|",
+            ("cutoff_state", "=", "deferred"),
+            # Held: only once keep-power is lifted or expired (the others would fill the batch).
+            "&",
+            ("cutoff_state", "=", "held"),
+            "|",
+            ("keep_power", "=", False),
+            ("keep_power_until", "<=", now),
         ]
-        accounts = self.search(domain, limit=batch_size, order="id")
+        accounts = self._lock_for_cron(domain, batch_size, "id")
+        decided = self.browse()
         for account in accounts:
             try:
                 with self.env.cr.savepoint():
                     account.sudo()._evaluate_supply()
             except Exception:  # one account never stops the others
                 _logger.exception("Deferred cut-off of account %s failed", account.id)
-        self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=0)
+            if account.cutoff_state not in ("deferred", "held"):
+                decided |= account
+        # In friendly hours the deferred accounts stay: re-trigger only when a full batch moved.
+        if decided and len(accounts) >= batch_size:
+            self._notify_cron_progress(
+                domain, accounts, batch_size, "prepaid_billing.prepaid_account_cron_execute_cutoffs"
+            )
+        else:
+            self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=0)
         return True
 
     def _format_money(self, amount):

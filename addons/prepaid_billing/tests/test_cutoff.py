@@ -77,6 +77,34 @@ class TestCutoff(PrepaidAlarmCommon):
         self.assertEqual(self.account.cutoff_state, "cut")
         self.assertEqual(self.account.supply_decision_ids.cutoff_balance, -10.0)
 
+    def test_a_lower_credit_limit_cuts_at_once(self):
+        self.account.write({"credit_limit": 10.0})
+        self.credit(self.account, 5.0)
+        self.debit(self.account, 14.0)  # -9.00
+        self.assertEqual(
+            (self.account.alarm_level, self.account.cutoff_state), ("alarm3", "supplied")
+        )
+        self.account.with_user(self.manager_user).credit_limit = 5.0
+        self.assertEqual((self.account.alarm_level, self.account.cutoff_state), ("cutoff", "cut"))
+        self.assertEqual(self.account.alarm_ids.sorted("id").mapped("level"), ["alarm3", "cutoff"])
+
+    def test_the_cutoff_cron_takes_bounded_batches(self):
+        self._calendar()
+        other = self._create_open_account()
+        with freeze_time(WEDNESDAY_NIGHT):
+            for account in (self.account, other):
+                self.credit(account, 10.0)
+                self.debit(account, 10.0)
+        cron = self.env.ref("prepaid_billing.prepaid_account_cron_execute_cutoffs")
+        Trigger = self.env["ir.cron.trigger"]
+        triggers = Trigger.search([("cron_id", "=", cron.id)])
+        with freeze_time(THURSDAY_MORNING):
+            self.env["prepaid.account"]._cron_execute_cutoffs(batch_size=1)
+            self.assertEqual((self.account + other).mapped("cutoff_state"), ["cut", "deferred"])
+            self.assertTrue(Trigger.search([("cron_id", "=", cron.id)]) - triggers)
+            self.env["prepaid.account"]._cron_execute_cutoffs(batch_size=1)
+        self.assertEqual((self.account + other).mapped("cutoff_state"), ["cut", "cut"])
+
     def test_water_meters_close_their_valve(self):
         account = self._create_open_account(utilities=("electricity", "water"))
         self.credit(account, 1.0)
