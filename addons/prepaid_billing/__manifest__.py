@@ -7,7 +7,7 @@
     "author": "Prepaid Utilities Suite",
     "website": "https://github.com/prepaid-utilities/odoo-prepaid",
     "license": "LGPL-3",
-    "depends": ["prepaid_meter", "web", "mail", "sms"],
+    "depends": ["prepaid_meter", "account", "mail", "sms"],
     "external_dependencies": {"python": ["cryptography", "qrcode"]},
     "data": [
         # Security first: the views and menus reference the models and groups.
@@ -29,6 +29,8 @@
         # The top-up form and the account form call the top-up wizards.
         "wizard/prepaid_topup_counter_views.xml",
         "views/prepaid_topup_views.xml",
+        "views/prepaid_accounting_views.xml",
+        "views/res_config_settings_views.xml",
         "wizard/prepaid_supply_override_views.xml",
         "views/prepaid_alarm_views.xml",
         "report/prepaid_sts_token_reports.xml",

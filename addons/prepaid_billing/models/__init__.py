@@ -15,3 +15,7 @@ from . import prepaid_alarm
 from . import prepaid_supply_decision
 from . import prepaid_cutoff_calendar
 from . import prepaid_account_alarm
+from . import res_company
+from . import res_config_settings
+from . import prepaid_topup_accounting
+from . import prepaid_ledger_accounting

@@ -13,3 +13,4 @@ from . import test_topup
 from . import test_rating
 from . import test_alarm
 from . import test_cutoff
+from . import test_accounting

@@ -1,0 +1,168 @@
+import logging
+from datetime import datetime
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+
+# Ledger kinds mirrored by payments (the top-up's account.payment); the others are summarised
+# by day in journal entries.
+PAYMENT_KINDS = ("topup", "refund", "reversal")
+# Kinds whose counterpart is the revenue of their utility; the others go to the adjustments.
+REVENUE_KINDS = ("consumption", "trueup", "fee")
+
+
+class PrepaidLedgerLine(models.Model):
+    _inherit = "prepaid.ledger.line"
+
+    move_id = fields.Many2one(
+        "account.move",
+        string="Journal Entry",
+        readonly=True,
+        index="btree_not_null",
+        help="The daily summary entry that carries this line into accounting.",
+    )
+
+
+class PrepaidLedgerAccounting(models.AbstractModel):
+    """Accounting mirrors the ledger: payments for the money received or paid back (see
+    ``prepaid.topup._create_payment``), and one summary journal entry per company, utility
+    and day for consumption, fees and adjustments (debit the prepayments, credit the revenue),
+    not one entry per reading. A day is summarised once it is over, so each (company,
+    utility, day) gets one entry."""
+
+    _name = "prepaid.ledger.accounting"
+    _description = "Wallet Ledger Accounting"
+
+    @api.model
+    def _cron_post_daily_summaries(self, today=None):
+        """Post the summary entries of the days before ``today`` (the user's timezone)."""
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        today = today or datetime.now(pytz.utc).astimezone(tz).date()
+        Line = self.env["prepaid.ledger.line"]
+        Line.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT company_id, kind IN %(revenue)s AS revenue, COALESCE(utility, ''),
+                          (create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day,
+                          sum(amount), array_agg(id)
+                     FROM prepaid_ledger_line
+                    WHERE move_id IS NULL AND kind NOT IN %(payments)s
+                      AND (create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date < %(today)s
+                 GROUP BY 1, 2, 3, 4
+                 ORDER BY 4, 1, 2, 3""",
+                revenue=REVENUE_KINDS,
+                payments=PAYMENT_KINDS,
+                tz=tz.zone,
+                today=today,
+            )
+        )
+        moves = self.env["account.move"]
+        for company_id, revenue, utility, day, total, line_ids in self.env.cr.fetchall():
+            company = self.env["res.company"].browse(company_id)._prepaid_get_accounting()
+            move = self._post_summary(company, revenue, utility, day, float(total))
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE prepaid_ledger_line SET move_id = %s WHERE id = ANY(%s)",
+                    move.id,
+                    line_ids,
+                )
+            )
+            moves |= move
+        Line.invalidate_model(["move_id"])
+        return moves
+
+    @api.model
+    def _post_summary(self, company, revenue, utility, day, total):
+        """One entry moving ``total`` (the sum of the wallet lines: negative when tenants
+        consumed) between the prepayments and the counterpart account."""
+        if revenue:
+            counterpart = (
+                company.prepaid_revenue_water_account_id
+                if utility == "water"
+                else company.prepaid_revenue_electricity_account_id
+            )
+            label = self.env._("Utility consumption %(utility)s %(day)s", utility=utility, day=day)
+        else:
+            counterpart = company.prepaid_adjustment_account_id
+            label = self.env._("Utility wallet adjustments %(day)s", day=day)
+        debit_prepayments = -total if total < 0 else 0.0
+        credit_prepayments = total if total > 0 else 0.0
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(company)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": company.prepaid_summary_journal_id.id,
+                    "date": day,
+                    "ref": label,
+                    "line_ids": [
+                        fields.Command.create(
+                            {
+                                "name": label,
+                                "account_id": company.prepaid_prepayment_account_id.id,
+                                "debit": debit_prepayments,
+                                "credit": credit_prepayments,
+                            }
+                        ),
+                        fields.Command.create(
+                            {
+                                "name": label,
+                                "account_id": counterpart.id,
+                                "debit": credit_prepayments,
+                                "credit": debit_prepayments,
+                            }
+                        ),
+                    ],
+                }
+            )
+        )
+        move.action_post()
+        return move
+
+    @api.model
+    def _get_prepayment_figures(self, companies=None):
+        """Per company: the sum of the wallet balances, the balance of the prepayments account
+        (credit - debit, posted entries), the wallet movements not in accounting yet (today's
+        consumption, until the day is summarised) and the difference, which must be zero.
+
+        :return: ``{company: {"wallets", "accounting", "pending", "difference"}}``
+        """
+        companies = companies or self.env["res.company"].search([])
+        figures = {}
+        for company in companies:
+            if not company.chart_template:
+                continue
+            company = company._prepaid_get_accounting()
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    """SELECT
+                         (SELECT COALESCE(sum(balance), 0) FROM prepaid_account
+                           WHERE company_id = %(company)s),
+                         (SELECT COALESCE(sum(credit - debit), 0) FROM account_move_line
+                           WHERE account_id = %(account)s AND parent_state = 'posted'
+                             AND company_id = %(company)s),
+                         (SELECT COALESCE(sum(amount), 0) FROM prepaid_ledger_line
+                           WHERE company_id = %(company)s AND move_id IS NULL
+                             AND kind NOT IN %(payments)s)""",
+                    company=company.id,
+                    account=company.prepaid_prepayment_account_id.id,
+                    payments=PAYMENT_KINDS,
+                )
+            )
+            wallets, accounting, pending = (float(value) for value in self.env.cr.fetchone())
+            figures[company] = {
+                "wallets": wallets,
+                "accounting": accounting,
+                "pending": pending,
+                "difference": round(
+                    wallets - accounting - pending, company.currency_id.decimal_places
+                ),
+            }
+        return figures

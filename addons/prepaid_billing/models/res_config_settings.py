@@ -1,0 +1,27 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    prepaid_prepayment_account_id = fields.Many2one(
+        related="company_id.prepaid_prepayment_account_id", readonly=False
+    )
+    prepaid_revenue_electricity_account_id = fields.Many2one(
+        related="company_id.prepaid_revenue_electricity_account_id", readonly=False
+    )
+    prepaid_revenue_water_account_id = fields.Many2one(
+        related="company_id.prepaid_revenue_water_account_id", readonly=False
+    )
+    prepaid_adjustment_account_id = fields.Many2one(
+        related="company_id.prepaid_adjustment_account_id", readonly=False
+    )
+    prepaid_summary_journal_id = fields.Many2one(
+        related="company_id.prepaid_summary_journal_id", readonly=False
+    )
+    prepaid_cash_journal_id = fields.Many2one(
+        related="company_id.prepaid_cash_journal_id", readonly=False
+    )
+    prepaid_bank_journal_id = fields.Many2one(
+        related="company_id.prepaid_bank_journal_id", readonly=False
+    )
