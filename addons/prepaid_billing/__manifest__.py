@@ -47,6 +47,7 @@
         # After the demo meters of prepaid_meter: some of them become STS keypad meters.
         "demo/prepaid_sts_demo.xml",
         "demo/prepaid_topup_demo.xml",
+        "demo/prepaid_alarm_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -601,5 +601,45 @@ class PrepaidAccount(models.Model):
             self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=0)
         return True
 
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_generate_alarms(self):
+        """Take back the demo sale of one demo account billed on the platform (its balance
+        falls to the cut-off balance: cut off) and of another on keep-power (held); called
+        from demo XML after the demo top-ups, before any friendly hours exist; idempotent.
+
+        Reversals, not consumption: the demo leaves the day's consumption summaries to the
+        demo readings."""
+        if self.search_count([("keep_power", "=", True)], limit=1):
+            return True
+        topups = (
+            self.env["prepaid.topup"]
+            .search(
+                [
+                    ("request_key", "=like", "demo:%"),
+                    ("state", "=", "delivered"),
+                    ("account_id.billing_mode", "=", "prepaid_platform"),
+                    ("account_id.state", "=", "open"),
+                    ("account_id.cutoff_state", "=", "supplied"),
+                ],
+                order="id desc",
+            )
+            .filtered(lambda t: t.account_id.balance == t.amount)[:2]
+        )
+        if len(topups) < 2:
+            return True
+        held = topups[1].account_id
+        held.write(
+            {
+                "keep_power": True,
+                "keep_power_reason": self.env._("Demo: cold storage of a pharmacy"),
+                "keep_power_until": fields.Datetime.now() + timedelta(days=30),
+            }
+        )
+        for topup in topups:
+            topup.action_reverse(self.env._("Demo: sold on the wrong account"))
+        return True
+
     def _format_money(self, amount):
         return formatLang(self.env, float(amount or 0), currency_obj=self.currency_id)
