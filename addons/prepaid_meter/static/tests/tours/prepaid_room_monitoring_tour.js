@@ -60,6 +60,12 @@ registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
             trigger: ".o_form_view .oe_title .o_field_widget[name=online_state]:contains('Offline')",
         },
         {
+            content: "The supply is connected: only the relay button that disconnects is offered",
+            trigger:
+                ".o_form_view .o_form_statusbar:not(:has(button[name=action_relay_on])) " +
+                "button[name=action_relay_off]",
+        },
+        {
             content: "Ask for a reading now",
             trigger: ".o_form_view .o_form_statusbar button[name=action_read_now]",
             run: "click",
