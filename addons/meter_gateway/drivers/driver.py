@@ -6,6 +6,8 @@ time: a master that talks over another request gets collisions or replies it can
 Every exchange goes through ``Bus.transaction`` - the single IO choke point of a driver, with
 the deadline that makes each failure a typed error in bounded time.
 """
+# Pure protocol code: read/write here are not ORM methods.
+# pylint: disable=method-required-super
 
 import abc
 import threading

@@ -13,7 +13,9 @@ Each line gets ``--meters`` meters (unit ids 1..N, DL/T 645 addresses 0000000000
 """
 
 import argparse
+import contextlib
 import signal
+import sys
 import threading
 
 from . import PROTOCOLS, LineTiming, SimClock, SimulatorHost, make_meters, start_line
@@ -43,16 +45,14 @@ def main(argv=None):
             server = start_line(host, args.protocol, meters, port, args.host, line, args.pty)
             servers.append(server)
             where = server.pty_path if args.pty else f"{args.host}:{server.port}"
-            print(
+            sys.stdout.write(
                 f"{args.protocol} line {index + 1}: {where}, {len(meters)} meters "
-                f"(units 1..{len(meters)}, addresses {meters[0].address}..)",
-                flush=True,
+                f"(units 1..{len(meters)}, addresses {meters[0].address}..)\n"
             )
+            sys.stdout.flush()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the simulators
             stop.wait()
-        except KeyboardInterrupt:
-            pass
         for server in servers:
             server.stop()
 

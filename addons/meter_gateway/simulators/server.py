@@ -7,6 +7,8 @@ One line is half duplex: a per-line lock keeps one request/reply on it at a time
 master opens several connections, and ``overlaps`` counts requests that arrived while a reply
 was still being produced (a master that does not wait for replies).
 """
+# Pure protocol code: read/write here are not ORM methods.
+# pylint: disable=method-required-super
 
 import asyncio
 import contextlib
@@ -147,9 +149,9 @@ class LineServer:
         self._writers.add(writer)
         self._tasks.add(task)
         try:
-            await self._serve(reader, writer)
-        except asyncio.CancelledError:
-            pass  # shutdown: asyncio's stream callback would log a cancelled handler as an error
+            # Shutdown cancels the handler: asyncio's stream callback would log it as an error.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._serve(reader, writer)
         finally:
             self._writers.discard(writer)
             self._tasks.discard(task)
@@ -158,8 +160,8 @@ class LineServer:
     async def _serve(self, reader, writer):
         """Read requests as they come (bytes arriving while a reply is pending on the line are
         counted as overlaps: on RS-485 they would collide) and answer them in order."""
-        requests = asyncio.Queue()
-        worker = asyncio.ensure_future(self._answer_all(requests, writer))
+        pending = asyncio.Queue()
+        worker = asyncio.ensure_future(self._answer_all(pending, writer))
         buffer = bytearray()
         try:
             while not worker.done():
@@ -179,14 +181,14 @@ class LineServer:
                     del buffer[:consumed]
                     if request is not None:
                         self._busy += 1
-                        requests.put_nowait(request)
+                        pending.put_nowait(request)
         finally:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
 
-    async def _answer_all(self, requests, writer):
+    async def _answer_all(self, pending, writer):
         while True:
-            request = await requests.get()
+            request = await pending.get()
             try:
                 alive = await self._transaction(request, writer)
             finally:

@@ -5,6 +5,8 @@ raises ``ResponseTimeout`` at the deadline; ``read_exact`` collects a known leng
 much it got before giving up, so the framing layer can tell *no answer* (retryable) from *a
 frame that stopped half-way* (a bad frame).
 """
+# Pure protocol code: read/write here are not ORM methods.
+# pylint: disable=method-required-super
 
 import abc
 import time

@@ -4,6 +4,8 @@
 ``ResponderTransport(responder)`` answers each written request with ``responder(bytes)``
 synchronously, which is how a simulator's protocol handler plugs straight into a driver.
 """
+# Pure protocol code: read/write here are not ORM methods.
+# pylint: disable=method-required-super
 
 import threading
 import time

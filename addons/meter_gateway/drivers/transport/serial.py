@@ -4,6 +4,8 @@ pyserial is imported when the port is opened, so the other transports work witho
 port is opened lazily and closed on error, like the TCP transport, so an unplugged USB adapter
 is a retryable ``ConnectionLost`` and is reopened on the next request.
 """
+# Pure protocol code: read/write here are not ORM methods.
+# pylint: disable=method-required-super
 
 from ..exceptions import ConfigurationError, ConnectionLost, ResponseTimeout
 from .base import Transport
