@@ -196,16 +196,7 @@ class PrepaidRating(models.AbstractModel):
         charges, quantity, exact = self._charge(compiled, tz, readings, quantity, exact)
         for reading, charge in zip(readings, charges, strict=True):
             self._add_charge(plan, account, utility, cycle, reading, charge, revision=1)
-        plan["cycles"].append(
-            {
-                "account_id": account.id,
-                "utility": utility,
-                "cycle": cycle,
-                "quantity": quantity,
-                "exact": exact,
-                "last_read_at": readings[-1]["read_at"],
-            }
-        )
+        self._add_position(plan, account, utility, cycle, readings, quantity, exact)
 
     @api.model
     def _plan_cycle_again(self, plan, account, utility, cycle, readings, rated, compiled, tz):
@@ -247,6 +238,11 @@ class PrepaidRating(models.AbstractModel):
                 row["revision"] + 1,
                 "trueup",
             )
+        self._add_position(plan, account, utility, cycle, readings, quantity, exact)
+
+    @api.model
+    def _add_position(self, plan, account, utility, cycle, readings, quantity, exact):
+        """The cycle's position after ``readings`` (its newest reading last)."""
         plan["cycles"].append(
             {
                 "account_id": account.id,
