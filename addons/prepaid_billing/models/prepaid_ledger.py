@@ -144,7 +144,8 @@ class PrepaidLedger(models.AbstractModel):
         decimals}}`` read under the lock."""
         self.env.cr.execute(
             SQL(
-                """SELECT a.id, a.balance, a.state, a.company_id, c.decimal_places, c.rounding
+                """SELECT a.id, a.balance::text, a.state, a.company_id, c.decimal_places,
+                          c.rounding
                      FROM prepaid_account a
                      JOIN res_company rc ON rc.id = a.company_id
                      JOIN res_currency c ON c.id = rc.currency_id
@@ -159,7 +160,9 @@ class PrepaidLedger(models.AbstractModel):
         )
         return {
             account_id: {
-                "balance": Decimal(balance or 0),
+                # Read as text: Odoo's cursor turns numeric into float, which would carry a
+                # binary fraction into every balance after.
+                "balance": Decimal(balance or 0).quantize(Decimal(1).scaleb(-decimals)),
                 "state": state,
                 "company_id": company_id,
                 "decimals": decimals,
@@ -173,7 +176,7 @@ class PrepaidLedger(models.AbstractModel):
         """``{(account id, key): {id, kind, amount}}`` of the entries' keys already posted."""
         self.env.cr.execute(
             SQL(
-                """SELECT l.id, l.account_id, l.idempotency_key, l.kind, l.amount
+                """SELECT l.id, l.account_id, l.idempotency_key, l.kind, l.amount::text
                      FROM prepaid_ledger_line l
                      JOIN unnest(%s::int4[], %s::varchar[]) AS k(account_id, key)
                        ON l.account_id = k.account_id AND l.idempotency_key = k.key""",

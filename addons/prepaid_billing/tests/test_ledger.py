@@ -34,6 +34,25 @@ class TestLedger(PrepaidLedgerCommon):
         self.assertEqual(topup.company_id, self.account.company_id)
         self.assertFalse(self.account._check_ledger_balances())
 
+    def test_balances_stay_exact_decimals(self):
+        self._post(self.account, "topup", 5000.0, "start")
+        for number in range(5):
+            self._post(self.account, "consumption", -0.37, f"charge-{number}")
+        self.env.cr.execute(
+            "SELECT balance::text FROM prepaid_account WHERE id = %s", [self.account.id]
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], "4998.15")
+        self.env.cr.execute(
+            "SELECT array_agg(balance_after::text ORDER BY id) FROM prepaid_ledger_line"
+            " WHERE account_id = %s",
+            [self.account.id],
+        )
+        self.assertEqual(
+            self.env.cr.fetchone()[0],
+            ["5000.00", "4999.63", "4999.26", "4998.89", "4998.52", "4998.15"],
+        )
+        self.assertFalse(self.account._check_ledger_balances())
+
     def test_a_replayed_key_posts_nothing(self):
         line = self._post(self.account, "topup", 50.0, "payment-callback-42")
         for _retry in range(3):
