@@ -72,31 +72,31 @@ class PrepaidRating(models.AbstractModel):
     _description = "Platform Rating Service"
 
     @api.model
-    def _rate_accounts(self, accounts=None):
+    def _rate_accounts(self, accounts=None, work=None):
         """Rate the pending readings of ``accounts`` (all accounts billed on the platform
         when None); each account and utility on its own: one that cannot be rated (no tariff
         in force...) is logged and left for the next run, the others are charged.
 
+        :param work: the ``(account id, utility)`` pairs to rate, when the caller looked them
+            up already (the scheduled action, batch by batch)
         :return: ``{"rated": readings charged, "lines": ledger lines posted,
             "failed": {(account, utility): message}}``
         """
-        work = self._get_work(accounts)
+        work = self._get_work(accounts) if work is None else work
         summary = {"rated": 0, "lines": 0, "failed": {}}
         entries, rows, cycles = [], [], []
+        engines = {}  # tariff id -> (timezone, compiled tariff): built once per run
         for account_id, utility in work:
             account = self.env["prepaid.account"].browse(account_id)
             try:
-                plan = self._plan(account, utility)
-            except TariffError as error:
-                tariff = account._get_tariff(utility)
-                message = tariff._tariff_issue_message(error.code, error.params)
-                summary["failed"][(account, utility)] = message
-                _logger.warning(
-                    "Rating of account %s (%s) failed: %s", account_id, utility, message
-                )
-                continue
-            except (UserError, ValidationError) as error:
-                message = str(error.args[0]) if error.args else str(error)
+                plan = self._plan(account, utility, engines)
+            except (TariffError, UserError, ValidationError) as error:
+                if isinstance(error, TariffError):
+                    message = account._get_tariff(utility)._tariff_issue_message(
+                        error.code, error.params
+                    )
+                else:
+                    message = str(error.args[0]) if error.args else str(error)
                 summary["failed"][(account, utility)] = message
                 _logger.warning(
                     "Rating of account %s (%s) failed: %s", account_id, utility, message
@@ -117,13 +117,16 @@ class PrepaidRating(models.AbstractModel):
         """Scheduled action (and the safety net of near-real-time rating after ingestion):
         rate every account with pending readings, a bounded batch per transaction."""
         work = self._get_work(None)
-        account_ids = list(dict.fromkeys(account_id for account_id, _utility in work))
+        by_account = {}
+        for account_id, utility in work:
+            by_account.setdefault(account_id, []).append((account_id, utility))
+        account_ids = list(by_account)
         cron = self.env["ir.cron"]
         for start in range(0, len(account_ids), CRON_BATCH):
-            batch = self.env["prepaid.account"].browse(account_ids[start : start + CRON_BATCH])
-            self._rate_accounts(batch)
+            batch_ids = account_ids[start : start + CRON_BATCH]
+            self._rate_accounts(work=[pair for key in batch_ids for pair in by_account[key]])
             cron._notify_progress(
-                done=start + len(batch), remaining=len(account_ids) - start - len(batch)
+                done=start + len(batch_ids), remaining=len(account_ids) - start - len(batch_ids)
             )
             if not getattr(threading.current_thread(), "testing", False):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -132,21 +135,24 @@ class PrepaidRating(models.AbstractModel):
 
     @api.model
     def _get_work(self, accounts):
-        Reading = self.env["prepaid.reading"]
-        Reading.flush_model()
+        if accounts is not None and not accounts:
+            return []
+        self.env["prepaid.reading"].flush_model()
         self.env["prepaid.account"].flush_model(["state", "billing_mode", "date_open"])
         self.env["prepaid.meter"].flush_model(["account_id"])
         self.env["prepaid.rating.line"].flush_model()
         where = SQL("a.id IN %s", tuple(accounts.ids)) if accounts else SQL("TRUE")
-        if accounts is not None and not accounts:
-            return []
         self.env.cr.execute(SQL(_WORK_SQL, accounts=where))
         return self.env.cr.fetchall()
 
     @api.model
-    def _plan(self, account, utility):
+    def _plan(self, account, utility, engines=None):
         """What to post for ``account`` and ``utility``: ``{"entries": ledger entries,
-        "rows": rating lines, "cycles": cycle positions}``."""
+        "rows": rating lines, "cycles": cycle positions}``.
+
+        :param engines: ``{tariff id: (timezone, compiled tariff)}`` shared by the accounts
+            of a run, so that a tariff is read and compiled once
+        """
         tariff = account._get_tariff(utility)
         if not tariff:
             raise UserError(
@@ -156,8 +162,13 @@ class PrepaidRating(models.AbstractModel):
                     utility=utility,
                 )
             )
-        tz = pytz.timezone(tariff.tz or "UTC")
-        compiled = compile_definition(tariff._engine_definition())
+        engines = {} if engines is None else engines
+        if tariff.id not in engines:
+            engines[tariff.id] = (
+                pytz.timezone(tariff.tz or "UTC"),
+                compile_definition(tariff._engine_definition()),
+            )
+        tz, compiled = engines[tariff.id]
         readings = self._get_readings(account, utility)
         rated = self._get_rated(account, utility)
         positions = self._get_positions(account, utility)
