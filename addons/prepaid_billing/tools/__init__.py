@@ -1,0 +1,2 @@
+"""Pure helpers of the month end (no ``odoo`` import): periods and proration of fee items,
+the exact sharing of an amount over weights."""
