@@ -7,6 +7,7 @@ from . import prepaid_ledger_line
 from . import prepaid_ledger
 from . import prepaid_account
 from . import prepaid_topup
+from . import prepaid_refund
 from . import prepaid_rating_line
 from . import prepaid_rating
 from . import prepaid_reading
@@ -15,7 +16,16 @@ from . import prepaid_alarm
 from . import prepaid_supply_decision
 from . import prepaid_cutoff_calendar
 from . import prepaid_account_alarm
+from . import prepaid_site
 from . import res_company
 from . import res_config_settings
 from . import prepaid_topup_accounting
 from . import prepaid_ledger_accounting
+from . import prepaid_fee_item
+from . import prepaid_fee_assignment
+from . import prepaid_fee_charge
+from . import prepaid_fee_account
+from . import prepaid_portal_settings
+from . import prepaid_portal_account
+from . import prepaid_portal_topup
+from . import payment_transaction

@@ -49,6 +49,7 @@ class PrepaidAccount(models.Model):
     ledger_line_ids = fields.One2many("prepaid.ledger.line", "account_id", string="Ledger")
     ledger_line_count = fields.Integer(compute="_compute_ledger_line_count")
     topup_ids = fields.One2many("prepaid.topup", "account_id", string="Top-ups")
+    refund_ids = fields.One2many("prepaid.refund", "account_id", string="Refunds")
 
     # === COMPUTE METHODS === #
 
@@ -151,6 +152,16 @@ class PrepaidAccount(models.Model):
         poster's environment: overrides use sudo() for what the user may not do themselves.
         """
         return True
+
+    def _get_refundable_amount(self, balance=None):
+        """What may be paid back to the tenant: the wallet balance (``balance``: read under
+        the account's lock by the caller). Accounts billed on the meter: the meter is the
+        final check, it gives back only what it holds.
+
+        :param float balance: the balance to start from (the stored one by default)
+        """
+        self.ensure_one()
+        return self.balance if balance is None else balance
 
     def _get_ledger_manager(self):
         """Who looks into a ledger problem: a manager of the account's company."""

@@ -139,6 +139,7 @@ class PrepaidTopup(models.Model):
     reversed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     reversal_reason = fields.Text(readonly=True, copy=False)
     sts_token_ids = fields.One2many("prepaid.sts.token", "topup_id", string="STS Tokens")
+    refund_ids = fields.One2many("prepaid.refund", "topup_id", string="Refunds")
 
     _sql_constraints = [
         (
@@ -249,6 +250,17 @@ class PrepaidTopup(models.Model):
                 )
             )
         self._check_transition(("paid", "delivered", "failed"), "reversed")
+        refunded = self.filtered(
+            lambda t: any(r.state in ("to_withdraw", "paid") for r in t.refund_ids)
+        )
+        if refunded:
+            raise UserError(
+                self.env._(
+                    "These top-ups were refunded (in part): reversing them would pay back twice: "
+                    "%(topups)s",
+                    topups=", ".join(refunded.mapped("name")),
+                )
+            )
         Ledger = self.env["prepaid.ledger"]
         for topup in self:
             line = Ledger._post(

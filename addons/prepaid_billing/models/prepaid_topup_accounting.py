@@ -1,10 +1,6 @@
-import logging
-
 from odoo import fields, models
 
 from odoo.addons.prepaid_meter.models.prepaid_access_mixin import PROCESS
-
-_logger = logging.getLogger(__name__)
 
 
 class PrepaidTopup(models.Model):
@@ -38,32 +34,9 @@ class PrepaidTopup(models.Model):
 
     def _create_payment(self, payment_type, reason=None):
         """A posted payment of the top-up's amount: ``inbound`` for the sale, ``outbound`` for
-        its reversal; nothing for a company without a chart of accounts (it does not keep its
-        books in Odoo)."""
+        its reversal (see ``res.company._prepaid_create_payment``)."""
         self.ensure_one()
-        if not self.company_id.chart_template:
-            _logger.info("Top-up %s: company without a chart of accounts, no payment", self.name)
-            return self.env["account.payment"]
-        company = self.company_id._prepaid_get_accounting()
-        journal = company._prepaid_get_payment_journal(self.payment_method)
         memo = " - ".join(filter(None, (self.name, self.payment_reference, reason)))
-        payment = (
-            self.env["account.payment"]
-            .sudo()
-            .with_company(company)
-            .create(
-                {
-                    "payment_type": payment_type,
-                    "partner_type": "customer",
-                    "partner_id": self.partner_id.id,
-                    "amount": self.amount,
-                    "currency_id": self.currency_id.id,
-                    "journal_id": journal.id,
-                    "date": fields.Date.context_today(self),
-                    "memo": memo,
-                }
-            )
+        return self.company_id._prepaid_create_payment(
+            payment_type, self.partner_id, self.amount, self.payment_method, memo
         )
-        payment.destination_account_id = company.prepaid_prepayment_account_id
-        payment.action_post()
-        return payment

@@ -51,6 +51,12 @@ class ResCompany(models.Model):
         domain="[('type', '=', 'bank')]",
         help="Bank cards, transfers, WeChat Pay, Alipay and online payments.",
     )
+    prepaid_refund_manager_limit = fields.Monetary(
+        string="Refunds Needing a Manager Above",
+        currency_field="currency_id",
+        default=500.0,
+        help="A refund of unused credit larger than this amount is paid out by a manager only.",
+    )
 
     def _prepaid_get_accounting(self):
         """The accounts and journals of the utility wallets, set up with defaults the first
@@ -131,3 +137,34 @@ class ResCompany(models.Model):
                 )
             )
         return journal
+
+    def _prepaid_create_payment(self, payment_type, partner, amount, payment_method, memo):
+        """A posted ``account.payment`` of a tenant against the utility prepayments: money
+        received (``inbound``: a top-up) or paid back (``outbound``: a reversal, a refund), on
+        the journal of ``payment_method``; nothing for a company without a chart of accounts
+        (it does not keep its books in Odoo)."""
+        self.ensure_one()
+        if not self.chart_template:
+            _logger.info("Company %s has no chart of accounts: no payment for %s", self.id, memo)
+            return self.env["account.payment"]
+        company = self._prepaid_get_accounting()
+        payment = (
+            self.env["account.payment"]
+            .sudo()
+            .with_company(company)
+            .create(
+                {
+                    "payment_type": payment_type,
+                    "partner_type": "customer",
+                    "partner_id": partner.id,
+                    "amount": amount,
+                    "currency_id": company.currency_id.id,
+                    "journal_id": company._prepaid_get_payment_journal(payment_method).id,
+                    "date": fields.Date.context_today(self),
+                    "memo": memo,
+                }
+            )
+        )
+        payment.destination_account_id = company.prepaid_prepayment_account_id
+        payment.action_post()
+        return payment

@@ -25,3 +25,6 @@ class ResConfigSettings(models.TransientModel):
     prepaid_bank_journal_id = fields.Many2one(
         related="company_id.prepaid_bank_journal_id", readonly=False
     )
+    prepaid_refund_manager_limit = fields.Monetary(
+        related="company_id.prepaid_refund_manager_limit", readonly=False
+    )

@@ -10,6 +10,7 @@ from . import test_access
 from . import test_ledger
 from . import test_ledger_concurrency
 from . import test_topup
+from . import test_refund
 from . import test_rating
 from . import test_alarm
 from . import test_cutoff
