@@ -286,7 +286,7 @@ class PrepaidRating(models.AbstractModel):
         for run in runs:
             intervals = [
                 self.env["prepaid.tariff"]._engine_interval(
-                    (r["previous_read_at"], r["read_at"], r["consumption"]), tz
+                    (r["previous_read_at"], r["read_at"], r["consumption"])
                 )
                 for r in run
             ]

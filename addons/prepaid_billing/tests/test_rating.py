@@ -198,3 +198,35 @@ class TestRating(PrepaidLedgerCommon):
         self.Rating._rate_accounts(self.account)
         self.Rating._rate_accounts(self.account)
         self.assertEqual(self.charges(), -(30.0 + 36.0))
+
+    def test_a_batch_across_the_fall_back_hour_is_charged(self):
+        """Europe/Paris, 2026-10-25: 01:00-02:00 UTC is 02:00 CEST - 02:00 CET, an empty
+        interval on the wall clock; rated on UTC instants, every hour is charged (valley)."""
+        paris = self._create_tariff(
+            utility="electricity",
+            tz="Europe/Paris",
+            version_ids=[
+                Command.create(
+                    {
+                        "date_from": "2026-01-01",
+                        "kind": "tou",
+                        "price_valley": 0.3,
+                        "price_peak": 1.0,
+                        "band_ids": [
+                            Command.create({"hour_from": 0, "hour_to": 8, "band": "valley"}),
+                            Command.create({"hour_from": 8, "hour_to": 24, "band": "peak"}),
+                        ],
+                    }
+                )
+            ],
+        )
+        self.account.electricity_tariff_id = paris
+        first = datetime(2026, 10, 24, 23)
+        self.env["prepaid.reading"]._ingest(
+            [(self.meter.id, first + timedelta(hours=hour), hour) for hour in range(6)], "gateway"
+        )
+        summary = self.Rating._rate_accounts(self.account)
+        self.assertFalse(summary["failed"])
+        self.assertEqual(summary["rated"], 5)
+        # 01:00 CEST to 05:00 CET: four hours of the wall clock, five real ones, all valley.
+        self.assertAlmostEqual(self.charges(), -1.5)

@@ -1,8 +1,5 @@
-import dataclasses
 import logging
 from decimal import Decimal
-
-import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -140,6 +137,9 @@ class PrepaidTariff(models.Model):
             currency_digits=self.currency_id.decimal_places,
             quantity_digits=QUANTITY_DIGITS,
             name=self.name,
+            # Consumption is rated on UTC instants, each local day's band boundaries
+            # converted: daylight-saving days last 23 or 25 hours.
+            tz=self.tz or "UTC",
         )
         issues = validate_definition(definition)
         if issues:
@@ -151,22 +151,24 @@ class PrepaidTariff(models.Model):
 
         :param intervals: ``Interval`` objects of the engine, or ``(start, end, quantity)``
             / ``(start, end, quantity, band_split)`` tuples. Times are naive UTC datetimes
-            (as Odoo stores them) and are rated on the wall clock of ``tz``; quantities are
-            Decimals, or floats taken at 3 decimals.
+            (as Odoo stores them), rated by the wall clock of ``tz`` (the engine converts each
+            local day's band boundaries to UTC); quantities are Decimals, or floats taken at 3
+            decimals.
         :param cycle_quantity: quantity already consumed in the billing cycle (tiered steps).
         :param cycle_amount: exact amount already charged in the cycle (the ``cycle_amount``
             of the previous result), so that rounding spans the whole cycle.
-        :return: the engine's ``RatingResult``; its line times are naive UTC again.
+        :return: the engine's ``RatingResult``; its line times are naive UTC.
         :raises UserError: the consumption cannot be rated (no version in force, overlapping
             intervals...), with a translated message.
         """
         self.ensure_one()
         definition = self._engine_definition()
-        tz = pytz.timezone(self.tz or "UTC")
         try:
-            local = [self._engine_interval(interval, tz) for interval in intervals]
             result = rate_intervals(
-                definition, local, self._engine_quantity(cycle_quantity), cycle_amount
+                definition,
+                [self._engine_interval(interval) for interval in intervals],
+                self._engine_quantity(cycle_quantity),
+                cycle_amount,
             )
         except TariffError as error:
             raise UserError(
@@ -176,13 +178,7 @@ class PrepaidTariff(models.Model):
                     reason=self._tariff_issue_message(error.code, error.params),
                 )
             ) from error
-        return dataclasses.replace(
-            result,
-            lines=tuple(
-                line._replace(start=_to_utc(line.start, tz), end=_to_utc(line.end, tz))
-                for line in result.lines
-            ),
-        )
+        return result
 
     def _rate_fixed_charges(self, date_from, date_to):
         """Return the fixed charges due from ``date_from`` to ``date_to`` (inclusive dates).
@@ -201,20 +197,19 @@ class PrepaidTariff(models.Model):
         return value
 
     @api.model
-    def _engine_interval(self, interval, tz):
-        if not isinstance(interval, Interval):
-            interval = Interval(
-                interval[0],
-                interval[1],
-                self._engine_quantity(interval[2]),
-                interval[3] if len(interval) > 3 else None,
-            )
-        split = interval.band_split
+    def _engine_interval(self, interval):
+        """An ``Interval`` of the engine from an interval or a ``(start, end, quantity[,
+        band_split])`` tuple of naive UTC times; float quantities read at 3 decimals."""
+        if isinstance(interval, Interval):
+            return interval
+        split = interval[3] if len(interval) > 3 else None
         return Interval(
-            _to_local(interval.start, tz),
-            _to_local(interval.end, tz),
-            interval.quantity,
-            tuple((band, self._engine_quantity(qty)) for band, qty in split) if split else None,
+            interval[0],
+            interval[1],
+            self._engine_quantity(interval[2]),
+            tuple((band, self._engine_quantity(qty)) for band, qty in dict(split).items())
+            if split
+            else None,
         )
 
     # === BUSINESS METHODS: MESSAGES === #
@@ -335,6 +330,7 @@ class PrepaidTariff(models.Model):
                 "The interval starting %(start)s overlaps the previous one.", **p
             ),
             "interval_aware": lambda: _("Interval times must be naive datetimes."),
+            "timezone_unknown": lambda: _("Unknown timezone %(tz)s.", **p),
             "quantity_negative": lambda: _("The quantity %(quantity)s cannot be negative.", **p),
             "quantity_precision": lambda: _(
                 "The quantity %(quantity)s has more than %(digits)s decimals.", **p
@@ -381,13 +377,3 @@ class PrepaidTariff(models.Model):
                 value = format_date(self.env, value)
             labels[key] = value if isinstance(value, str) else str(value)
         return labels
-
-
-def _to_local(moment, tz):
-    """Naive UTC -> naive local wall-clock time of ``tz``."""
-    return pytz.utc.localize(moment).astimezone(tz).replace(tzinfo=None)
-
-
-def _to_utc(moment, tz):
-    """Naive local wall-clock time of ``tz`` -> naive UTC."""
-    return tz.localize(moment).astimezone(pytz.utc).replace(tzinfo=None)

@@ -306,6 +306,29 @@ class TestTariffRating(TariffTestMixin, PrepaidMeterCommon):
         )
         self.assertEqual(result.amount, Decimal("1.10"))
 
+    def test_daylight_saving_days_are_rated_on_utc_instants(self):
+        """Europe/Paris: the fall-back hour (02:00 twice) is rated, not refused as empty; the
+        spring-forward interval is shared by elapsed time."""
+        tariff = self._create_tariff(name="Test Paris tariff", tz="Europe/Paris")
+        self._create_tou_version(tariff, date_from="2024-01-01")
+        fall_back = tariff._rate_intervals(
+            [
+                (datetime(2024, 10, 27, hour), datetime(2024, 10, 27, hour + 1), 1.0)
+                for hour in (0, 1)
+            ]
+        )
+        self.assertEqual(fall_back.quantity, Decimal(2))
+        self.assertEqual(
+            [(line.start, line.band) for line in fall_back.lines],
+            [(datetime(2024, 10, 27, 0), "valley"), (datetime(2024, 10, 27, 1), "valley")],
+        )
+        # 2024-03-31 06:00-08:00 UTC is 08:00-10:00 CEST: valley until 08:00 local only.
+        spring = tariff._rate_intervals([(datetime(2024, 3, 31, 5), datetime(2024, 3, 31, 7), 2.0)])
+        self.assertEqual(
+            [(line.band, line.quantity) for line in spring.lines],
+            [("valley", Decimal(1)), ("peak", Decimal(1))],
+        )
+
     def test_current_version(self):
         past = self._create_version(self.tariff, date_from="2020-01-01", date_to="2020-12-31")
         self.assertFalse(self.tariff.current_version_id)

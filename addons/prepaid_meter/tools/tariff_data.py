@@ -44,8 +44,14 @@ Vocabulary
 * **Fixed charges** (:class:`FixedCharge`) are due per calendar day or per
   calendar month (on its first day) while a version is in force.
 
-Times are naive datetimes on the tariff's local wall clock; version validity
-dates are inclusive on both ends.
+Times are naive datetimes. Without a timezone (``TariffDefinition.tz`` empty)
+they are the tariff's local wall clock, every day 24 hours long. With an IANA
+timezone (``tz="Europe/Paris"``) they are **UTC instants** (naive UTC, as Odoo
+stores them) and the engine converts each local day's band boundaries to UTC
+with :mod:`zoneinfo`: a day of a daylight-saving change lasts 23 or 25 hours,
+the instants of a repeated (fall-back) hour take the band of their wall-clock
+time twice and a skipped (spring-forward) hour simply does not occur. Version
+validity dates are inclusive on both ends and are local dates.
 """
 
 from dataclasses import dataclass
@@ -146,7 +152,8 @@ MESSAGES = {
     ),
     "interval_empty": "The interval %(start)s - %(end)s does not end after it starts.",
     "interval_overlap": "The interval starting %(start)s overlaps the previous one.",
-    "interval_aware": "Interval times must be naive local datetimes.",
+    "interval_aware": "Interval times must be naive datetimes (local, or UTC with a timezone).",
+    "timezone_unknown": "Unknown timezone %(tz)s.",
     "quantity_negative": "The quantity %(quantity)s cannot be negative.",
     "quantity_precision": "The quantity %(quantity)s has more than %(digits)s decimals.",
     "quantity_type": "The quantity %(quantity)r must be a Decimal or an integer.",
@@ -385,6 +392,8 @@ class TariffDefinition:
     quantity_digits: int = DEFAULT_QUANTITY_DIGITS
     weekend_days: frozenset = frozenset((5, 6))  # date.weekday(): Saturday, Sunday
     name: str = ""
+    # IANA timezone: intervals are then naive UTC instants (see the module doc).
+    tz: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "versions", tuple(self.versions))
@@ -397,7 +406,8 @@ class TariffDefinition:
 
 @dataclass(frozen=True, slots=True)
 class Interval:
-    """``quantity`` consumed from ``start`` to ``end`` (naive local times).
+    """``quantity`` consumed from ``start`` to ``end`` (naive times: local wall clock,
+    or UTC when the tariff has a timezone).
 
     ``band_split`` is the optional split of the quantity by band read from the
     meter's time-of-use registers (a mapping or pairs ``{band: quantity}``

@@ -48,6 +48,19 @@ How consumption is split
 4. A piece that crosses a step boundary is split at the exact quantity of the
    boundary: a line of step *k* never extends beyond the steps' limits.
 
+Timezones and daylight-saving time
+==================================
+
+With ``TariffDefinition.tz`` (an IANA name) interval times are naive UTC
+instants. Each local day is the span from its midnight to the next one in
+UTC (23, 24 or 25 hours); its band runs are converted to UTC with
+:mod:`zoneinfo`, so the band of an instant is the band of its wall-clock
+time: a repeated fall-back hour is rated twice with the bands of 02:00-03:00,
+a skipped spring-forward hour does not exist, and time shares (step 2 above)
+follow elapsed time. Versions change at local midnight. Without ``tz`` the
+times are the local wall clock and every day lasts 24 hours (intervals
+across a daylight-saving change then cannot be expressed: use ``tz``).
+
 Rounding
 ========
 
@@ -87,9 +100,10 @@ call (they normally have the currency's precision already).
 Performance
 ===========
 
-Compiling a definition builds, per (season, day type) schedule, a 96-slot
-band table with the end of each slot's band run; the table of each calendar
-day (version, season, day type resolved) is cached by day number. The hot
+Compiling a definition builds, per (season, day type) schedule, its band
+runs; the table of each calendar day (version, season, day type resolved,
+runs converted to the day's instants: a band and a run end per 15 minutes of
+elapsed time) is cached by day number. The hot
 loop works in integers (microseconds, quantity units, exact amount units),
 takes a fast path for an interval inside one band run and one step, reuses
 the previous end for contiguous intervals and caches the Decimal <-> integer
@@ -97,7 +111,7 @@ conversions. ``tests/benchmarks/bench_tariff_engine.py`` measures it.
 """
 
 from bisect import bisect_right
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 
@@ -118,7 +132,6 @@ from .tariff_data import (
     PERIOD_MONTH,
     PRICE_DIGITS,
     SLOT_MINUTES,
-    SLOTS_PER_DAY,
     TIERED_KINDS,
     TOU_KINDS,
     BandPeriod,
@@ -145,6 +158,7 @@ from .tariff_validation import (
     season_of,
     validate_definition,
     validate_version,
+    zone_of,
 )
 
 __all__ = [
@@ -225,7 +239,7 @@ class _Version:
     __slots__ = (
         "bands_used",
         "first_day",
-        "flat_plan",
+        "flat_runs",
         "last_day",
         "plans",
         "price_decimals",
@@ -263,20 +277,58 @@ class _Version:
             for band, prices in self.price_decimals.items()
         }
         self.bands_used = frozenset(period.band for period in version.periods)
-        self.flat_plan = (self, (None,) * SLOTS_PER_DAY, (DAY_US,) * SLOTS_PER_DAY)
-        # {schedule key: (version, band per slot, end of the slot's band run in us)}
+        self.flat_runs = ((0, DAY_US, None),)
+        # {schedule key: ((start, end, band), ...)}: the band runs of a day in us of the
+        # wall clock from midnight
         self.plans = {}
         if self.tou:
             for key, bands in build_schedules(version).items():
-                self.plans[key] = (self, bands, _run_ends(bands))
+                self.plans[key] = _runs(bands)
 
 
-def _run_ends(bands):
-    """For each slot, the time (us from midnight) at which its band run ends."""
-    ends = [DAY_US] * SLOTS_PER_DAY
-    for slot in range(SLOTS_PER_DAY - 2, -1, -1):
-        ends[slot] = ends[slot + 1] if bands[slot] == bands[slot + 1] else (slot + 1) * SLOT_US
-    return tuple(ends)
+def _runs(bands):
+    """The runs of one band in a day of 15-minute ``bands``: ``((start, end, band), ...)``."""
+    runs = []
+    for slot, band in enumerate(bands):
+        if runs and runs[-1][2] == band:
+            runs[-1][1] = (slot + 1) * SLOT_US
+        else:
+            runs.append([slot * SLOT_US, (slot + 1) * SLOT_US, band])
+    return tuple(tuple(run) for run in runs)
+
+
+def _day_plan(version, runs, day_number, base, end, segments):
+    """The plan of one day: ``(version, band per slot, end of the slot's run, base, end,
+    run ends, run bands)``.
+
+    ``base`` and ``end`` are the instants (us) the day begins and ends, ``segments`` the
+    ``(start, end, utc offset)`` spans of constant offset covering them. Slots are 15
+    minutes of elapsed time from ``base``; the band of an instant is the band of its wall
+    clock time (clamped to the day at a midnight that repeats). Run ends are in us from
+    ``base``; a slot's entries describe the run of its first instant.
+    """
+    wall_day = day_number * DAY_US
+    last = len(runs) - 1
+    ends, bands = [], []
+    for seg_start, seg_end, offset in segments:
+        shift = wall_day - offset - base  # elapsed from base = wall time of the day + shift
+        wall_from, wall_to = seg_start + offset - wall_day, seg_end + offset - wall_day
+        for index, (run_start, run_end, band) in enumerate(runs):
+            low = max(wall_from, run_start) if index else wall_from
+            high = min(wall_to, run_end) if index < last else wall_to
+            if low >= high:
+                continue
+            if bands and bands[-1] == band:
+                ends[-1] = high + shift
+            else:
+                ends.append(high + shift)
+                bands.append(band)
+    slot_bands, slot_ends = [], []
+    for slot in range(-(-(end - base) // SLOT_US)):
+        index = bisect_right(ends, slot * SLOT_US)
+        slot_bands.append(bands[index])
+        slot_ends.append(ends[index])
+    return (version, tuple(slot_bands), tuple(slot_ends), base, end, tuple(ends), tuple(bands))
 
 
 class CompiledTariff:
@@ -298,6 +350,7 @@ class CompiledTariff:
         versions = sorted(definition.versions, key=lambda version: version.valid_from)
         self.versions = [_Version(version, self.quantity_digits) for version in versions]
         self.first_days = [version.first_day for version in self.versions]
+        self.zone = zone_of(definition.tz) if definition.tz else None
         self.plans = {}
         # {Decimal quantity: units}, {units: Decimal quantity}, {units: Decimal amount}
         self.units_cache = {}
@@ -315,7 +368,7 @@ class CompiledTariff:
         return version
 
     def plan(self, day_number):
-        """``(version, bands, run_ends)`` of a day; raises if no version applies."""
+        """The plan of a local day (see :func:`_day_plan`); raises if no version applies."""
         plan = self.plans.get(day_number)
         if plan is not None:
             return plan
@@ -323,7 +376,7 @@ class CompiledTariff:
         if version is None:
             raise RatingError("no_version", date=date.fromordinal(day_number + 1))
         if not version.tou:
-            plan = version.flat_plan
+            runs = version.flat_runs
         else:
             day = date.fromordinal(day_number + 1)
             definition = self.definition
@@ -332,11 +385,69 @@ class CompiledTariff:
                 season_of(version.source.seasons, day),
                 day_type_of(day, definition.holidays, definition.weekend_days),
             )
-            plan = version.plans[key]  # validation guarantees a schedule for every day
+            runs = version.plans[key]  # validation guarantees a schedule for every day
+        plan = _day_plan(version, runs, day_number, *self._day_span(day_number))
         if len(self.plans) >= _PLAN_CACHE_SIZE:
             self.plans.clear()
         self.plans[day_number] = plan
         return plan
+
+    def plan_at(self, moment_us):
+        """The plan of the day containing the instant ``moment_us`` (us from EPOCH)."""
+        if self.zone is None:
+            return self.plan(moment_us // DAY_US)
+        local = (EPOCH + timedelta(microseconds=moment_us)).replace(tzinfo=UTC)
+        day_number = local.astimezone(self.zone).toordinal() - 1
+        plan = self.plan(day_number)
+        while moment_us < plan[3]:  # a midnight that repeats: the day began at its first
+            day_number -= 1
+            plan = self.plan(day_number)
+        while moment_us >= plan[4]:
+            day_number += 1
+            plan = self.plan(day_number)
+        return plan
+
+    def _day_span(self, day_number):
+        """``(base, end, segments)`` of a local day: its first instant, the first instant of
+        the next day and the spans of constant UTC offset between them (all in us)."""
+        base = day_number * DAY_US
+        if self.zone is None:
+            return base, base + DAY_US, ((base, base + DAY_US, 0),)
+        start, end = self._midnight(day_number), self._midnight(day_number + 1)
+        offset = self._offset(start)
+        if end - start == DAY_US and self._offset(end - 1) == offset:
+            return start, end, ((start, end, offset),)
+        # A day of an offset change: sample it every slot, find each change by bisection.
+        segments = []
+        seg_start = start
+        previous = start
+        for moment in [*range(start + SLOT_US, end, SLOT_US), end - 1]:
+            current = self._offset(moment)
+            if current == offset:
+                previous = moment
+                continue
+            low, high = previous, moment  # offset(low) == offset, offset(high) != offset
+            while high - low > 1:
+                middle = (low + high) // 2
+                if self._offset(middle) == offset:
+                    low = middle
+                else:
+                    high = middle
+            segments.append((seg_start, high, offset))
+            seg_start, offset, previous = high, self._offset(high), moment
+        segments.append((seg_start, end, offset))
+        return start, end, tuple(segments)
+
+    def _offset(self, moment_us):
+        """The UTC offset (us) of the tariff's timezone at an instant."""
+        moment = (EPOCH + timedelta(microseconds=moment_us)).replace(tzinfo=UTC)
+        return moment.astimezone(self.zone).utcoffset() // _US
+
+    def _midnight(self, day_number):
+        """The instant (us) a local day begins: its midnight, or the end of the skipped
+        hour when midnight does not exist; the first one when it repeats."""
+        local = datetime.fromordinal(day_number + 1).replace(tzinfo=self.zone)
+        return day_number * DAY_US - local.utcoffset() // _US
 
     def _pieces(self, interval, start_us, end_us, quantity):
         """Cut an interval at band, day and version changes (see the module doc).
@@ -346,13 +457,14 @@ class CompiledTariff:
         """
         segments = []  # [start_us, end_us, version, band]
         cursor = start_us
+        plan = None
         while cursor < end_us:
-            day = cursor // DAY_US
-            version, bands, run_ends = self.plan(day)
-            base = day * DAY_US
-            slot = (cursor - base) // SLOT_US
-            end = min(base + run_ends[slot], end_us)
-            band = bands[slot]
+            if plan is None or not plan[3] <= cursor < plan[4]:
+                plan = self.plan_at(cursor)
+            version, base, run_ends, run_bands = plan[0], plan[3], plan[5], plan[6]
+            index = bisect_right(run_ends, cursor - base)
+            end = min(base + run_ends[index], end_us)
+            band = run_bands[index]
             last = segments[-1] if segments else None
             if last is not None and last[2] is version and last[3] == band:
                 last[1] = end
@@ -505,7 +617,7 @@ def _rate(compiled, items, position, exact):
     lines = []
     append = lines.append
     new_line = tuple.__new__
-    plans_get = compiled.plans.get
+    plan_at = compiled.plan_at
     # Decimal <-> integer conversions are the costliest steps: cache them.
     units_of = compiled.units_cache
     units_get = units_of.get
@@ -517,8 +629,9 @@ def _rate(compiled, items, position, exact):
         units_of.clear()
         quantity_of.clear()
         amount_of.clear()
-    epoch, one_us, day_us, slot_us = EPOCH, _US, DAY_US, SLOT_US
-    plan_day = base = version = bands = run_ends = None
+    epoch, one_us, slot_us = EPOCH, _US, SLOT_US
+    version = bands = run_ends = None
+    base, day_end = 0, -1  # the day of the current plan: [base, day_end) in us
     last_start = last_end = last_end_us = None
     for index, interval in items:
         start, end = interval.start, interval.end
@@ -540,10 +653,8 @@ def _rate(compiled, items, position, exact):
             if units != scaled:
                 raise RatingError("quantity_precision", quantity=quantity, digits=q_digits)
             units_of[quantity] = units
-        day = start_us // day_us
-        if day != plan_day:
-            version, bands, run_ends = plans_get(day) or compiled.plan(day)
-            plan_day, base = day, day * day_us
+        if not base <= start_us < day_end:
+            version, bands, run_ends, base, day_end = plan_at(start_us)[:5]
         slot = (start_us - base) // slot_us
         if end_us - base <= run_ends[slot] and (interval.band_split is None or not version.tou):
             pieces = ((start, end, version, bands[slot], units),)

@@ -13,6 +13,7 @@ and by the rating.
 
 from datetime import date, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .tariff_data import (
     BANDS,
@@ -54,6 +55,14 @@ def fits_digits(value, digits):
         return False
     scaled = value.scaleb(digits)
     return scaled == scaled.to_integral_value()
+
+
+def zone_of(name):
+    """The ``ZoneInfo`` of an IANA timezone name, or ``None`` when unknown."""
+    try:
+        return ZoneInfo(name) if isinstance(name, str) and name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def season_of(seasons, day):
@@ -117,6 +126,8 @@ def validate_definition(definition):
     if not digits_ok:
         issues.append(Issue("digits_invalid", {"max": MAX_DIGITS}))
         return issues
+    if definition.tz is not None and zone_of(definition.tz) is None:
+        issues.append(Issue("timezone_unknown", {"tz": definition.tz}))
     for index, version in enumerate(definition.versions):
         issues.extend(
             issue._replace(version=index)
