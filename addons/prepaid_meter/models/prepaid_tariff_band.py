@@ -47,7 +47,13 @@ class PrepaidTariffBand(models.Model):
     hour_from = fields.Float(string="From", required=True, default=0.0)
     hour_to = fields.Float(string="To", required=True, default=24.0)
     band = fields.Selection(
-        [("sharp", "Sharp"), ("peak", "Peak"), ("flat", "Flat"), ("valley", "Valley")],
+        [
+            ("sharp", "Sharp"),
+            ("peak", "Peak"),
+            ("flat", "Flat"),
+            ("valley", "Valley"),
+            ("deep_valley", "Deep Valley"),
+        ],
         required=True,
         default="flat",
     )

@@ -52,8 +52,8 @@ class PrepaidTariffVersion(models.Model):
         KIND_SELECTION,
         required=True,
         default="flat",
-        help="Flat: one unit price. Time of use: a price per band (sharp, peak, flat, valley) "
-        "and band periods by season and day type. Tiered: monthly steps, cumulative in the "
+        help="Flat: one unit price. Time of use: a price per band (sharp, peak, flat, valley, "
+        "deep valley) and band periods by season and day type. Tiered: monthly steps, cumulative in the "
         "billing cycle, each with its unit price. Tiered + time of use: the band price plus "
         "the adder of the step the consumption falls in.",
     )
@@ -62,6 +62,11 @@ class PrepaidTariffVersion(models.Model):
     price_peak = fields.Float(string="Peak Price", digits=TARIFF_PRICE_PRECISION)
     price_flat = fields.Float(string="Flat Price", digits=TARIFF_PRICE_PRECISION)
     price_valley = fields.Float(string="Valley Price", digits=TARIFF_PRICE_PRECISION)
+    price_deep_valley = fields.Float(
+        string="Deep Valley Price",
+        digits=TARIFF_PRICE_PRECISION,
+        help="Deep valley (深谷): the cheapest band of some provinces, e.g. midday solar hours.",
+    )
     band_ids = fields.One2many(
         "prepaid.tariff.band", "version_id", string="Band Periods", copy=True
     )
@@ -84,6 +89,7 @@ class PrepaidTariffVersion(models.Model):
         "price_peak",
         "price_flat",
         "price_valley",
+        "price_deep_valley",
         "band_ids",
         "tier_ids",
         "fixed_charge_ids",
@@ -135,14 +141,14 @@ class PrepaidTariffVersion(models.Model):
         for version in self:
             parts = []
             if version.kind in TOU_KINDS:
-                parts.append(self.env._("%(count)s band periods", count=len(version.band_ids)))
+                parts.append(self.env._("Band periods: %(count)s", count=len(version.band_ids)))
             if version.kind in TIERED_KINDS:
-                parts.append(self.env._("%(count)s steps", count=len(version.tier_ids)))
+                parts.append(self.env._("Steps: %(count)s", count=len(version.tier_ids)))
             if version.fixed_charge_ids:
                 parts.append(
-                    self.env._("%(count)s fixed charges", count=len(version.fixed_charge_ids))
+                    self.env._("Fixed charges: %(count)s", count=len(version.fixed_charge_ids))
                 )
-            version.summary = ", ".join(parts)
+            version.summary = " · ".join(parts)
 
     # === CRUD METHODS === #
 

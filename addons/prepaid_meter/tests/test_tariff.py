@@ -329,6 +329,27 @@ class TestTariffRating(TariffTestMixin, PrepaidMeterCommon):
             [("valley", Decimal(1)), ("peak", Decimal(1))],
         )
 
+    def test_deep_valley_band(self):
+        """The fifth band (深谷) has its price and its periods like the others."""
+        self._create_tou_version(
+            self.tariff,
+            price_deep_valley=0.15,
+            band_ids=self._bands(((0, 11, "valley"), (11, 14, "deep_valley"), (14, 24, "peak"))),
+        )
+        # 03:00-07:00 UTC is 11:00-15:00 in Shanghai.
+        result = self.tariff._rate_intervals(
+            [(datetime(2026, 3, 3, 3), datetime(2026, 3, 3, 7), 4.0)]
+        )
+        self.assertEqual(
+            [(line.band, line.quantity, line.amount) for line in result.lines],
+            [("deep_valley", Decimal(3), Decimal("0.45")), ("peak", Decimal(1), Decimal("1.00"))],
+        )
+        with self._assert_refused("Deep Valley is used by the band periods but has no price"):
+            self._create_tou_version(
+                self._create_tariff(name="Test no deep valley price", tz="Asia/Shanghai"),
+                band_ids=self._bands(((0, 12, "deep_valley"), (12, 24, "peak"))),
+            )
+
     def test_current_version(self):
         past = self._create_version(self.tariff, date_from="2020-01-01", date_to="2020-12-31")
         self.assertFalse(self.tariff.current_version_id)

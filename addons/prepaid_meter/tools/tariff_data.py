@@ -16,7 +16,8 @@ Vocabulary
       one unit price (``unit_price``) for every unit.
   ``tou``
       time of use: every 15-minute slot of a day belongs to one **band**
-      (``sharp``, ``peak``, ``flat``, ``valley``); ``band_prices`` gives the
+      (``sharp``, ``peak``, ``flat``, ``valley``, ``deep_valley`` - 深谷, used by
+      several Chinese provinces); ``band_prices`` gives the
       unit price of each band.
   ``tiered``
       monthly tiered steps: :class:`Tier` ``start`` is the cycle-to-date
@@ -69,7 +70,7 @@ KINDS = (KIND_FLAT, KIND_TOU, KIND_TIERED, KIND_TIERED_TOU)
 TOU_KINDS = frozenset((KIND_TOU, KIND_TIERED_TOU))
 TIERED_KINDS = frozenset((KIND_TIERED, KIND_TIERED_TOU))
 
-BANDS = ("sharp", "peak", "flat", "valley")
+BANDS = ("sharp", "peak", "flat", "valley", "deep_valley")
 
 DAY_ALL = "all"
 DAY_WEEKDAY = "weekday"
