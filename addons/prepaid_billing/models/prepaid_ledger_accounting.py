@@ -78,19 +78,21 @@ class PrepaidLedgerAccounting(models.AbstractModel):
     @api.model
     def _post_summary(self, company, revenue, utility, day, total):
         """One entry moving ``total`` (the sum of the wallet lines: negative when tenants
-        consumed) between the prepayments and the counterpart account."""
+        consumed) between the prepayments and the counterpart accounts: the utility's revenue
+        (net of the utility's sales tax, when one is set: the tariffs' prices include it, and
+        the tax goes to the tax's own account) or the adjustments."""
         if revenue:
-            counterpart = (
-                company.prepaid_revenue_water_account_id
-                if utility == "water"
-                else company.prepaid_revenue_electricity_account_id
-            )
             label = self.env._("Utility consumption %(utility)s %(day)s", utility=utility, day=day)
         else:
-            counterpart = company.prepaid_adjustment_account_id
             label = self.env._("Utility wallet adjustments %(day)s", day=day)
-        debit_prepayments = -total if total < 0 else 0.0
-        credit_prepayments = total if total > 0 else 0.0
+        currency = company.currency_id
+        lines = [
+            {
+                "account_id": company.prepaid_prepayment_account_id.id,
+                "balance": currency.round(-total),
+            }
+        ]
+        lines += self._get_summary_counterpart_lines(company, revenue, utility, total)
         move = (
             self.env["account.move"]
             .sudo()
@@ -102,28 +104,59 @@ class PrepaidLedgerAccounting(models.AbstractModel):
                     "date": day,
                     "ref": label,
                     "line_ids": [
-                        fields.Command.create(
-                            {
-                                "name": label,
-                                "account_id": company.prepaid_prepayment_account_id.id,
-                                "debit": debit_prepayments,
-                                "credit": credit_prepayments,
-                            }
-                        ),
-                        fields.Command.create(
-                            {
-                                "name": label,
-                                "account_id": counterpart.id,
-                                "debit": credit_prepayments,
-                                "credit": debit_prepayments,
-                            }
-                        ),
+                        # balance: debit positive, credit negative.
+                        fields.Command.create({"name": label, **line})
+                        for line in lines
                     ],
                 }
             )
         )
         move.action_post()
         return move
+
+    @api.model
+    def _get_summary_counterpart_lines(self, company, revenue, utility, total):
+        """The counterpart lines (``account_id``, signed ``balance``: debit positive) of a
+        summary of ``total``: the revenue of ``utility`` split into net revenue and tax when
+        the company sets a sales tax for it (the prices of tariffs include it), else one line
+        of the revenue or of the adjustments."""
+        currency = company.currency_id
+        if not revenue:
+            return [{"account_id": company.prepaid_adjustment_account_id.id, "balance": total}]
+        if utility == "water":
+            account = company.prepaid_revenue_water_account_id
+            tax = company.prepaid_water_tax_id
+        else:
+            account = company.prepaid_revenue_electricity_account_id
+            tax = company.prepaid_electricity_tax_id if utility == "electricity" else False
+        if not tax:
+            return [{"account_id": account.id, "balance": total}]
+        # Consumption lowers the wallets (total < 0): the sale is -total, tax included.
+        sign = -1 if total < 0 else 1
+        taxes = (
+            tax.sudo()
+            .with_context(force_price_include=True)
+            .compute_all(abs(total), currency=currency, handle_price_include=True)
+        )
+        tax_lines = [
+            {
+                "account_id": tax_data["account_id"] or account.id,
+                "balance": sign * currency.round(tax_data["amount"]),
+                "tax_repartition_line_id": tax_data["tax_repartition_line_id"],
+                "tax_tag_ids": [fields.Command.set(tax_data["tag_ids"])],
+            }
+            for tax_data in taxes["taxes"]
+            if not currency.is_zero(tax_data["amount"])
+        ]
+        # The net is what is left, so that the entry balances to the cent.
+        net = currency.round(total - sum(line["balance"] for line in tax_lines))
+        base = {
+            "account_id": account.id,
+            "balance": net,
+            "tax_ids": [fields.Command.set(tax.ids)],
+            "tax_tag_ids": [fields.Command.set(taxes["base_tags"])],
+        }
+        return [base, *tax_lines]
 
     @api.model
     def _get_prepayment_figures(self, companies=None):

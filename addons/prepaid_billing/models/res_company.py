@@ -25,6 +25,22 @@ class ResCompany(models.Model):
     prepaid_revenue_water_account_id = fields.Many2one(
         "account.account", string="Water Revenue Account", check_company=True
     )
+    prepaid_electricity_tax_id = fields.Many2one(
+        "account.tax",
+        string="Electricity Sales Tax",
+        check_company=True,
+        domain="[('type_tax_use', '=', 'sale')]",
+        help="The tax included in the electricity tariffs' prices: the daily summary entries "
+        "split it out of the revenue (e.g. 13% VAT).",
+    )
+    prepaid_water_tax_id = fields.Many2one(
+        "account.tax",
+        string="Water Sales Tax",
+        check_company=True,
+        domain="[('type_tax_use', '=', 'sale')]",
+        help="The tax included in the water tariffs' prices: the daily summary entries split it "
+        "out of the revenue (e.g. 9% VAT).",
+    )
     prepaid_adjustment_account_id = fields.Many2one(
         "account.account",
         string="Wallet Adjustments Account",

@@ -28,3 +28,9 @@ class ResConfigSettings(models.TransientModel):
     prepaid_refund_manager_limit = fields.Monetary(
         related="company_id.prepaid_refund_manager_limit", readonly=False
     )
+    prepaid_electricity_tax_id = fields.Many2one(
+        related="company_id.prepaid_electricity_tax_id", readonly=False
+    )
+    prepaid_water_tax_id = fields.Many2one(
+        related="company_id.prepaid_water_tax_id", readonly=False
+    )

@@ -141,3 +141,49 @@ class TestAccounting(PrepaidMeterTestMixin, AccountTestInvoicingCommon):
         self.assertRecordValues(
             line, [{"wallets": 10.0, "accounting": 10.0, "pending": 0.0, "difference": 0.0}]
         )
+
+    def test_tax_included_tariffs_split_the_tax_out_of_the_revenue(self):
+        # A 13 % VAT included in the prices, on the generic chart's sales tax account.
+        vat = self.company_data["default_tax_sale"].copy(
+            {"name": "VAT 13% included", "amount": 13.0, "price_include_override": "tax_included"}
+        )
+        tax_account = vat.invoice_repartition_line_ids.filtered(
+            lambda rep: rep.repartition_type == "tax"
+        ).account_id
+        self.assertTrue(tax_account)
+        self.company.prepaid_electricity_tax_id = vat
+        self._sell(200.0)
+        start = datetime(2026, 3, 1)
+        # 40 kWh at 0.50 (tax included): 20.00 = 17.70 net + 2.30 VAT.
+        self.env["prepaid.reading"]._ingest(
+            [(self.meter.id, start + timedelta(hours=hour), hour * 10.0) for hour in range(5)]
+        )
+        self.env["prepaid.rating"]._rate_accounts(self.account)
+        self.assertEqual(self.account.balance, 180.0)
+        move = self.env["prepaid.ledger.accounting"]._cron_post_daily_summaries(
+            today=date.today() + timedelta(days=1)
+        )
+        self.assertEqual(move.state, "posted")
+        company = self.company
+        by_account = {line.account_id: line for line in move.line_ids}
+        self.assertEqual(len(move.line_ids), 3)
+        self.assertEqual(by_account[company.prepaid_prepayment_account_id].debit, 20.0)
+        revenue = by_account[company.prepaid_revenue_electricity_account_id]
+        self.assertRecordValues(revenue, [{"credit": 17.70, "tax_ids": vat.ids}])
+        self.assertRecordValues(by_account[tax_account], [{"credit": 2.30, "tax_line_id": vat.id}])
+        figures = self.figures()
+        self.assertEqual((figures["wallets"], figures["accounting"]), (180.0, 180.0))
+        self.assertEqual(figures["difference"], 0.0)
+
+    def test_water_without_tax_keeps_one_revenue_line(self):
+        vat = self.company_data["default_tax_sale"].copy(
+            {"name": "VAT 13% included", "amount": 13.0, "price_include_override": "tax_included"}
+        )
+        self.company.prepaid_electricity_tax_id = vat
+        lines = self.env["prepaid.ledger.accounting"]._get_summary_counterpart_lines(
+            self.company._prepaid_get_accounting(), True, "water", -9.0
+        )
+        self.assertEqual(
+            lines,
+            [{"account_id": self.company.prepaid_revenue_water_account_id.id, "balance": -9.0}],
+        )
