@@ -15,3 +15,4 @@ from . import test_rating
 from . import test_alarm
 from . import test_cutoff
 from . import test_accounting
+from . import test_fee
