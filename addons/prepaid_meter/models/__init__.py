@@ -3,6 +3,7 @@ from . import prepaid_site
 from . import prepaid_tariff
 from . import prepaid_tariff_version
 from . import prepaid_tariff_season
+from . import prepaid_tariff_month
 from . import prepaid_tariff_band
 from . import prepaid_tariff_tier
 from . import prepaid_tariff_fixed_charge
@@ -15,6 +16,7 @@ from . import prepaid_meter_reading
 from . import prepaid_meter_reading_state
 from . import prepaid_account
 from . import res_users
+from . import res_company
 from . import prepaid_ingest_mixin
 from . import prepaid_reading
 from . import prepaid_meter_event

@@ -281,6 +281,9 @@ class PrepaidTariff(models.Model):
             "season_date": lambda: _(
                 "Season %(season)s has an invalid date %(month)s/%(day)s.", **p
             ),
+            "season_month": lambda: _(
+                "Season %(season)s has an invalid month %(month)s.", **p
+            ),
             "season_duplicate": lambda: _(
                 "Two seasons named %(season)s are used by the same version.", **p
             ),

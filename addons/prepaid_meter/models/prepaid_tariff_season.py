@@ -1,7 +1,10 @@
-from calendar import month_abbr
+from datetime import date
+
+from babel.dates import format_skeleton
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import babel_locale_parse, get_lang
 from odoo.tools.translate import LazyTranslate
 
 from ..tools.tariff_data import Season
@@ -10,14 +13,15 @@ from .prepaid_access_mixin import ADMIN
 
 _lt = LazyTranslate(__name__)
 
-MONTHS = [(str(month), month_abbr[month]) for month in range(1, 13)]
-
 
 class PrepaidTariffSeason(models.Model):
-    """A season: a range of days in every year (e.g. summer, July 1 to September 30).
+    """A season: a range of days in every year (e.g. summer, July 1 to September 30), or a
+    set of months (e.g. July, August and January).
 
-    Seasons are shared by the tariffs: band periods refer to them, and a version may not use
-    two seasons that overlap. A season ending before it starts wraps over the new year.
+    Month names are shown in the user's language (babel), in the selections and in the
+    season's name alike. Seasons are shared by the tariffs: band periods refer to them, and a
+    version may not use two seasons that overlap. A season ending before it starts wraps over
+    the new year.
 
     A season without company is shared by every company: only administrators create, change
     or delete those. Any change of a season checks every version using it, in every company.
@@ -31,9 +35,22 @@ class PrepaidTariffSeason(models.Model):
     # === FIELDS === #
 
     name = fields.Char(required=True)
-    start_month = fields.Selection(MONTHS, required=True, default="1")
+    season_type = fields.Selection(
+        [("range", "Date Range"), ("months", "Months")],
+        string="Defined By",
+        required=True,
+        default="range",
+        help="Date range: from a day to a day of every year (it may wrap over the new year). "
+        "Months: whole months, which need not follow each other.",
+    )
+    month_ids = fields.Many2many(
+        "prepaid.tariff.month",
+        string="Months",
+        help="The months of a season defined by months.",
+    )
+    start_month = fields.Selection("_month_selection", required=True, default="1")
     start_day = fields.Integer(required=True, default=1)
-    end_month = fields.Selection(MONTHS, required=True, default="12")
+    end_month = fields.Selection("_month_selection", required=True, default="12")
     end_day = fields.Integer(
         required=True,
         default=31,
@@ -51,10 +68,16 @@ class PrepaidTariffSeason(models.Model):
 
     # === CONSTRAINT METHODS === #
 
-    @api.constrains("name", "start_month", "start_day", "end_month", "end_day")
+    @api.constrains(
+        "name", "start_month", "start_day", "end_month", "end_day", "season_type", "month_ids"
+    )
     def _check_dates(self):
         tariff = self.env["prepaid.tariff"]
         for season in self:
+            if season.season_type == "months" and not season.month_ids:
+                raise ValidationError(
+                    self.env._("Season %(season)s needs at least one month.", season=season.name)
+                )
             issues = validate_seasons([season._engine_season()])
             if issues:
                 raise ValidationError(
@@ -81,24 +104,36 @@ class PrepaidTariffSeason(models.Model):
 
     # === COMPUTE METHODS === #
 
-    @api.depends("start_month")
+    @api.depends("start_month", "season_type", "month_ids")
     def _compute_start_month_number(self):
         for season in self:
-            season.start_month_number = int(season.start_month or 0)
+            if season.season_type == "months":
+                season.start_month_number = min(season.month_ids.mapped("number"), default=0)
+            else:
+                season.start_month_number = int(season.start_month or 0)
 
-    @api.depends("name", "start_month", "start_day", "end_month", "end_day")
+    @api.depends("name", "start_month", "start_day", "end_month", "end_day", "season_type")
+    @api.depends("month_ids")
+    @api.depends_context("lang")
     def _compute_display_name(self):
+        locale = babel_locale_parse(get_lang(self.env).code)
+        months = self.env["prepaid.tariff.month"]._month_names()
         for season in self:
-            if not (season.start_month and season.end_month):
-                season.display_name = season.name
-                continue
-            season.display_name = self.env._(
-                "%(name)s (%(start_month)s %(start_day)s - %(end_month)s %(end_day)s)",
-                name=season.name,
-                start_month=dict(MONTHS)[season.start_month],
-                start_day=season.start_day,
-                end_month=dict(MONTHS)[season.end_month],
-                end_day=season.end_day,
+            if season.season_type == "months":
+                numbers = sorted(season.month_ids.mapped("number"))
+                period = self.env._(", ").join(months[number] for number in numbers)
+            elif season.start_month and season.end_month:
+                period = self.env._(
+                    "%(start)s - %(end)s",
+                    start=_month_day(season.start_month, season.start_day, locale),
+                    end=_month_day(season.end_month, season.end_day, locale),
+                )
+            else:
+                period = ""
+            season.display_name = (
+                self.env._("%(name)s (%(period)s)", name=season.name, period=period)
+                if period
+                else season.name
             )
 
     # === CRUD METHODS === #
@@ -124,6 +159,12 @@ class PrepaidTariffSeason(models.Model):
 
     # === BUSINESS METHODS === #
 
+    @api.model
+    def _month_selection(self):
+        """The months, named in the user's language (``1月`` in zh_CN, ``Jan`` in English)."""
+        names = self.env["prepaid.tariff.month"]._month_names()
+        return [(str(month), names[month]) for month in range(1, 13)]
+
     def _get_using_versions(self):
         """The tariff versions whose band periods use the seasons, in every company.
 
@@ -142,4 +183,14 @@ class PrepaidTariffSeason(models.Model):
             start_day=self.start_day,
             end_month=int(self.end_month),
             end_day=self.end_day,
+            months=tuple(self.month_ids.mapped("number")) if self.season_type == "months" else (),
         )
+
+
+def _month_day(month, day, locale):
+    """``Jul 1`` / ``7月1日``: a day of every year in the user's language (any valid day of a
+    leap year; an invalid one is shown as numbers, the constraint refuses it)."""
+    try:
+        return format_skeleton("MMMd", date(2000, int(month), day), locale=locale)
+    except ValueError:
+        return f"{month}/{day}"

@@ -53,9 +53,9 @@ class PrepaidTariffVersion(models.Model):
         required=True,
         default="flat",
         help="Flat: one unit price. Time of use: a price per band (sharp, peak, flat, valley, "
-        "deep valley) and band periods by season and day type. Tiered: monthly steps, cumulative in the "
-        "billing cycle, each with its unit price. Tiered + time of use: the band price plus "
-        "the adder of the step the consumption falls in.",
+        "deep valley) and band periods by season and day type. Tiered: monthly steps, "
+        "cumulative in the billing cycle, each with its unit price. Tiered + time of use: the "
+        "band price plus the adder of the step the consumption falls in.",
     )
     unit_price = fields.Float(digits=TARIFF_PRICE_PRECISION, help="Price per unit (kWh, m³).")
     price_sharp = fields.Float(string="Sharp Price", digits=TARIFF_PRICE_PRECISION)

@@ -239,6 +239,65 @@ class TestTariffConstraints(TariffTestMixin, PrepaidMeterCommon):
         with self._assert_refused("invalid date 2/30"):
             winter.end_day = 30
 
+    def test_seasons_of_months(self):
+        months = self.env["prepaid.tariff.month"].search([("number", "in", (1, 7, 8))])
+        peak = self.env["prepaid.tariff.season"].create(
+            {"name": "Test Peak Months", "season_type": "months", "month_ids": months.ids}
+        )
+        bands = self._bands() + self._bands(((0, 24, "peak"),), season_id=peak.id)
+        version = self._create_tou_version(self.tariff, band_ids=bands)
+        (season,) = version._engine_version().seasons
+        self.assertEqual(season.months, (1, 7, 8))
+        # Rated: July (a month of the season) at the peak price, June not.
+        self.tariff.tz = "UTC"
+        result = self.tariff._rate_intervals(
+            [
+                (datetime(2026, 6, 30, 23), datetime(2026, 7, 1, 1), 2.0),
+                (datetime(2026, 1, 15, 3), datetime(2026, 1, 15, 4), 1.0),
+            ]
+        )
+        self.assertEqual(  # rated in time order: January first
+            [(line.start.month, line.band, line.quantity) for line in result.lines],
+            [(1, "peak", Decimal(1)), (6, "valley", Decimal(1)), (7, "peak", Decimal(1))],
+        )
+        with self._assert_refused("Seasons .* overlap"):
+            self.summer.write({"season_type": "months", "month_ids": months[1:].ids})
+            self._create_tou_version(
+                self.tariff,
+                date_from="2027-01-01",
+                band_ids=self._bands()
+                + self._bands(season_id=self.summer.id)
+                + self._bands(season_id=peak.id),
+            )
+        with self._assert_refused("needs at least one month"):
+            peak.month_ids = False
+
+    def test_season_names_in_the_users_language(self):
+        """Month names come from babel: never English month names in zh_CN."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        months = self.env["prepaid.tariff.month"].search([("number", "in", (12, 1, 2))])
+        winter = self.env["prepaid.tariff.season"].create(
+            {"name": "Winter", "season_type": "months", "month_ids": months.ids}
+        )
+        self.assertEqual(winter.with_context(lang="en_US").display_name, "Winter (Jan, Feb, Dec)")
+        self.assertEqual(
+            self.summer.with_context(lang="en_US").display_name, "Test Summer (Jul 1 - Sep 30)"
+        )
+        zh_winter = winter.with_context(lang="zh_CN").display_name
+        zh_summer = self.summer.with_context(lang="zh_CN").display_name
+        self.assertIn("1月", zh_winter)
+        self.assertIn("12月", zh_winter)
+        self.assertIn("7月1日", zh_summer)
+        self.assertIn("9月30日", zh_summer)
+        for text in (zh_winter, zh_summer):
+            self.assertNotRegex(text, "Jan|Feb|Jul|Sep|Dec")
+        selection = (
+            self.env["prepaid.tariff.season"].with_context(lang="zh_CN")._fields["start_month"]
+        )
+        labels = dict(selection._description_selection(self.env(context={"lang": "zh_CN"})))
+        self.assertEqual(labels["7"], "7月")
+        self.assertEqual(months.with_context(lang="zh_CN")[0].display_name, "一月")
+
     def test_holiday_listed_once_per_calendar(self):
         calendar = self.env["prepaid.holiday.calendar"].create(
             {

@@ -34,8 +34,9 @@ Vocabulary
 * **Band periods** (:class:`BandPeriod`) assign a band to a time range
   ``[start, end)`` of a day, in minutes on 15-minute boundaries, for a **day
   type** (``all``, ``weekday``, ``weekend``, ``holiday``) and optionally a
-  **season** (:class:`Season`, a range of month/day within any year, which may
-  wrap over the new year). The periods of one (season, day type) pair must
+  **season** (:class:`Season`: a range of month/day within any year, which may
+  wrap over the new year, or a set of months such as June to September plus
+  December). The periods of one (season, day type) pair must
   cover the whole day without overlap; a period crossing midnight is written
   as two periods.
 * The schedule of a given day is looked up in this order: the day's season
@@ -124,6 +125,7 @@ MESSAGES = {
     ),
     "tier_precision": "The step start %(start)s has more than %(digits)s decimals.",
     "season_date": "Season %(season)s has an invalid date %(month)s/%(day)s.",
+    "season_month": "Season %(season)s has an invalid month %(month)s.",
     "season_duplicate": "Season %(season)s is defined twice.",
     "season_overlap": "Seasons %(first)s and %(second)s overlap on %(month)s/%(day)s.",
     "season_unknown": "A period refers to the undefined season %(season)s.",
@@ -261,17 +263,23 @@ def to_decimal(value, name="value"):
 
 @dataclass(frozen=True)
 class Season:
-    """A range of days in every year, ``start`` to ``end`` inclusive.
+    """A range of days in every year, ``start`` to ``end`` inclusive, or a set of months.
 
     ``end`` before ``start`` wraps over the new year (Nov 1 - Feb 29). Use
     Feb 29 rather than Feb 28 to end a season with February in leap years.
+    With ``months`` (month numbers, e.g. ``(1, 7, 8, 12)``) the season is
+    these whole months of every year and the range is not used.
     """
 
     code: str
-    start_month: int
-    start_day: int
-    end_month: int
-    end_day: int
+    start_month: int = 1
+    start_day: int = 1
+    end_month: int = 12
+    end_day: int = 31
+    months: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "months", tuple(sorted(set(self.months))))
 
     @property
     def start(self):
@@ -283,6 +291,8 @@ class Season:
 
     def contains(self, month_day):
         """Whether ``(month, day)`` is in the season."""
+        if self.months:
+            return month_day[0] in self.months
         if self.start <= self.end:
             return self.start <= month_day <= self.end
         return month_day >= self.start or month_day <= self.end

@@ -227,6 +227,19 @@ def _validate_seasons(seasons):
             issues.append(Issue("season_duplicate", {"season": season.code}))
             continue
         codes.add(season.code)
+        if season.months:
+            bad_months = [
+                month
+                for month in season.months
+                if not isinstance(month, int) or not 1 <= month <= 12
+            ]
+            if bad_months:
+                issues.append(
+                    Issue("season_month", {"season": season.code, "month": bad_months[0]})
+                )
+            else:
+                valid.append(season)
+            continue
         bad = next(
             (
                 (month, day)
