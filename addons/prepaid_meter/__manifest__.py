@@ -35,8 +35,10 @@
         "views/prepaid_load_profile_views.xml",
         "wizard/prepaid_meter_replace_views.xml",
         "wizard/prepaid_reading_import_views.xml",
+        "data/res_users_data.xml",
     ],
     "demo": [
+        "demo/res_company_demo.xml",
         "demo/prepaid_tariff_demo.xml",
         # Registry after the demo tariffs (demo/prepaid_tariff_demo.xml) it references.
         "demo/prepaid_site_demo.xml",
@@ -46,6 +48,9 @@
         "demo/prepaid_reading_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "prepaid_meter/static/src/views/*",
+        ],
         "web.assets_tests": [
             "prepaid_meter/static/tests/tours/*.js",
         ],

@@ -90,6 +90,7 @@ class PrepaidLoadProfile(PrepaidIngestMixin, models.Model):
     consumption = fields.Float(
         digits=(16, 3), readonly=True, help="Quantity of the interval, multiplier applied."
     )
+    unit_label = fields.Char(string="Unit", related="meter_id.unit_label")
     demand = fields.Float(digits=(16, 3), readonly=True, help="Average demand (kW) as logged.")
     voltage = fields.Float(digits=(8, 2), readonly=True, aggregator="avg")
     current = fields.Float(digits=(10, 3), readonly=True, aggregator="avg")

@@ -68,6 +68,7 @@ class PrepaidMeter(models.Model):
         readonly=False,
         precompute=True,
     )
+    unit_label = fields.Char(string="Unit", compute="_compute_unit_label")
     protocol = fields.Selection(related="model_id.protocol")
     has_relay = fields.Boolean(related="model_id.has_relay")
     has_valve = fields.Boolean(related="model_id.has_valve")
@@ -229,6 +230,11 @@ class PrepaidMeter(models.Model):
                 )
 
     # === COMPUTE METHODS === #
+
+    @api.depends("utility")
+    def _compute_unit_label(self):
+        for meter in self:
+            meter.unit_label = self._get_unit_label(meter.utility)
 
     @api.depends("model_id")
     def _compute_utility(self):
@@ -414,6 +420,11 @@ class PrepaidMeter(models.Model):
     @api.model
     def _get_utility_label(self, utility):
         return dict(self._fields["utility"]._description_selection(self.env)).get(utility, "")
+
+    @api.model
+    def _get_unit_label(self, utility):
+        """The unit of quantities of ``utility``: kWh for electricity, m³ for water."""
+        return self.env._("m³") if utility == "water" else self.env._("kWh")
 
     # === DEMO DATA === #
 

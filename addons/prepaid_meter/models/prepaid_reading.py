@@ -582,6 +582,7 @@ class PrepaidReading(PrepaidIngestMixin, models.Model):
     utility = fields.Selection(
         [("electricity", "Electricity"), ("water", "Water")], required=True, readonly=True
     )
+    unit_label = fields.Char(string="Unit", compute="_compute_unit_label")
 
     _sql_constraints = [
         (
@@ -632,6 +633,11 @@ class PrepaidReading(PrepaidIngestMixin, models.Model):
         }
 
     # === COMPUTE METHODS === #
+    @api.depends("utility")
+    def _compute_unit_label(self):
+        for reading in self:
+            reading.unit_label = self.env["prepaid.meter"]._get_unit_label(reading.utility)
+
     @api.depends("meter_id.name", "read_at")
     def _compute_display_name(self):
         for reading in self:
@@ -861,7 +867,7 @@ class PrepaidReading(PrepaidIngestMixin, models.Model):
         _ = self.env._
         for meter in self.meter_id:
             readings = self.filtered(lambda r, meter=meter: r.meter_id == meter).sorted("read_at")
-            unit = _("m³") if meter.utility == "water" else _("kWh")
+            unit = meter._get_unit_label(meter.utility)
             lines = []
             for reading in readings:
                 lines.append(

@@ -15,10 +15,13 @@ PARENT_SITE_TYPES = {
 }
 
 # Monitoring summary of a room, worst first (see ``_compute_monitor_state``).
+# A room without an open account is "Vacant" before anything but an offline meter: its
+# supply is usually cut on purpose, and its meters are often never read.
 MONITOR_STATES = [
     ("offline", "Offline"),
+    ("vacant", "Vacant"),
     ("disconnected", "Disconnected"),
-    ("unknown", "Unknown"),
+    ("unknown", "Not Read Yet"),
     ("normal", "Normal"),
     ("no_meter", "No Meter"),
 ]
@@ -161,13 +164,18 @@ class PrepaidSite(models.Model):
             else:
                 site.complete_name = site.name
 
-    @api.depends_context("hierarchical_naming")
-    @api.depends("complete_name", "name")
+    @api.depends_context("hierarchical_naming", "prepaid_short_site_names")
+    @api.depends("complete_name", "name", "building_id.name")
     def _compute_display_name(self):
-        # The search panel shows the tree itself: it asks for the short names.
+        # The search panel shows the tree itself: it asks for the short names. Room
+        # monitoring titles its columns "building · floor" so that many fit on a screen.
         hierarchical = self.env.context.get("hierarchical_naming", True)
+        short = self.env.context.get("prepaid_short_site_names")
         for site in self:
-            site.display_name = site.complete_name if hierarchical else site.name
+            if short and site.building_id and site.site_type == "floor":
+                site.display_name = f"{site.building_id.name} · {site.name}"
+            else:
+                site.display_name = site.complete_name if hierarchical else site.name
 
     @api.depends("site_type", "parent_id.area_id", "parent_id.building_id", "parent_id.floor_id")
     def _compute_level_ids(self):
@@ -235,7 +243,13 @@ class PrepaidSite(models.Model):
             )
         ]
 
-    @api.depends("site_type", "meter_ids.state", "meter_ids.online_state", "meter_ids.supply_state")
+    @api.depends(
+        "site_type",
+        "meter_ids.state",
+        "meter_ids.online_state",
+        "meter_ids.supply_state",
+        "account_ids.state",
+    )
     def _compute_monitor_state(self):
         for site in self:
             if site.site_type != "room":
@@ -246,6 +260,8 @@ class PrepaidSite(models.Model):
                 site.monitor_state = "no_meter"
             elif "offline" in meters.mapped("online_state"):
                 site.monitor_state = "offline"
+            elif not any(a.state in ("open", "suspended") for a in site.account_ids):
+                site.monitor_state = "vacant"
             elif "disconnected" in meters.mapped("supply_state"):
                 site.monitor_state = "disconnected"
             elif "unknown" in meters.mapped("online_state"):

@@ -80,10 +80,11 @@ class TestAccount(PrepaidMeterCommon):
             )
             .create({})
         )
-        self.assertEqual(wizard.account_count, 4)
+        # Only drafts are taken; the open one is counted as left out.
+        self.assertEqual((wizard.account_count, wizard.skipped_count), (3, 1))
         wizard.action_open_accounts()
         self.assertEqual(wizard.state, "done")
-        self.assertEqual((wizard.opened_count, wizard.failed_count), (2, 2))
+        self.assertEqual((wizard.opened_count, wizard.failed_count), (2, 1))
         self.assertEqual((good | also_good).mapped("state"), ["open", "open"])
         self.assertEqual(good.meter_ids.state, "active")
         self.assertEqual(no_tariff.state, "draft")
@@ -91,13 +92,24 @@ class TestAccount(PrepaidMeterCommon):
         failed = {
             line.account_id: line.message for line in wizard.line_ids if line.result == "failed"
         }
-        self.assertEqual(set(failed), {no_tariff, already_open})
+        self.assertEqual(set(failed), {no_tariff})
         self.assertIn("no electricity tariff", failed[no_tariff])
-        self.assertIn("not a draft", failed[already_open])
         action = wizard.action_view_failed()
-        self.assertEqual(
-            self.env["prepaid.account"].search(action["domain"]), no_tariff | already_open
+        self.assertEqual(self.env["prepaid.account"].search(action["domain"]), no_tariff)
+        # The service itself refuses non-drafts, whoever calls it.
+        _opened, failures = already_open._open_batch()
+        self.assertIn("not a draft", failures[already_open])
+
+    def test_open_batch_without_drafts(self):
+        already_open = self._create_open_account()
+        wizard = (
+            self.env["prepaid.account.open"]
+            .with_context(active_model="prepaid.account", active_ids=already_open.ids)
+            .create({})
         )
+        self.assertEqual((wizard.account_count, wizard.skipped_count), (0, 1))
+        with self.assertRaisesRegex(UserError, "Select the draft accounts to open"):
+            wizard.action_open_accounts()
 
     def test_open_batch_isolates_unexpected_failures(self):
         """An account failing while it opens (past the checks) is rolled back alone."""

@@ -46,6 +46,15 @@ class TestMeterReplace(ReadingCommon):
         )
         return sum(readings.mapped("consumption"))
 
+    def test_final_value_starts_from_the_last_reading(self):
+        self.Reading._ingest(self._rows(self.old, [100.0, 150.0]))
+        form = Form(
+            self.env["prepaid.meter.replace"].with_context(default_old_meter_id=self.old.id)
+        )
+        # The first click works: the final value is the last register, not 0.
+        self.assertEqual(form.final_total, 150.0)
+        self.assertEqual(form.unit_label, "kWh")
+
     def test_consumption_is_continuous_across_the_swap(self):
         # Old meter: 100 then 150 (x2), taken off at 170.
         self.Reading._ingest(self._rows(self.old, [100.0, 150.0]))

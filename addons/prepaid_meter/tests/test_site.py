@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
@@ -97,6 +98,12 @@ class TestSite(PrepaidMeterCommon):
         self.assertEqual(self.room.monitor_state, "no_meter")
         electricity = self._create_meter()
         water = self._create_meter(utility="water")
+        # Without an open account the room is vacant, whatever its meters say...
+        self.assertEqual(self.room.monitor_state, "vacant")
+        account = self._create_account(meters=electricity | water)
+        self.assertEqual(self.room.monitor_state, "vacant")
+        account.action_open()
+        # ...with one, meters never read yet show as such.
         self.assertEqual(self.room.monitor_state, "unknown")
         (electricity | water).write({"online_state": "online", "supply_state": "connected"})
         self.assertEqual(self.room.monitor_state, "normal")
@@ -109,6 +116,39 @@ class TestSite(PrepaidMeterCommon):
         self.assertFalse(self.floor.monitor_state)
         offline_rooms = self.env["prepaid.site"].search([("monitor_state", "=", "offline")])
         self.assertIn(self.room, offline_rooms)
+        # An offline meter shows even in a vacant room.
+        account.action_close()
+        self.assertEqual(self.room.monitor_state, "offline")
+        electricity.online_state = "online"
+        self.assertEqual(self.room.monitor_state, "vacant")
+
+    def test_room_monitoring_titles_floors_by_building(self):
+        """Room monitoring groups by floor with short titles, so many columns fit."""
+        Site = self.env["prepaid.site"]
+        self.assertEqual(self.floor.display_name, "Test Plaza / Test Building / Test Floor 1")
+        groups = Site.with_context(prepaid_short_site_names=True).read_group(
+            [("id", "=", self.room.id)], ["floor_id"], ["floor_id"]
+        )
+        self.assertEqual(groups[0]["floor_id"][1], "Test Building · Test Floor 1")
+
+    def test_suite_users_land_on_room_monitoring(self):
+        action = self.env.ref("prepaid_meter.prepaid_site_action_room_monitoring")
+        self.assertEqual(self.operator_user.action_id.id, action.id)
+        self.assertEqual(self.env.ref("base.user_admin").action_id.id, action.id)
+        # A user outside the suite keeps Odoo's default; a chosen home action is kept.
+        other = self.env["res.users"].create(
+            {"name": "Accountant", "login": "prepaid_test_accountant"}
+        )
+        self.assertFalse(other.action_id)
+        sites = self.env.ref("prepaid_meter.prepaid_site_action")
+        other.action_id = sites.id
+        other.groups_id = [
+            Command.link(self.env.ref("prepaid_meter.prepaid_meter_group_operator").id)
+        ]
+        self.assertEqual(other.action_id.id, sites.id)
+        other.action_id = False
+        other.write({"groups_id": [Command.link(self.env.ref("base.group_user").id)]})
+        self.assertEqual(other.action_id.id, action.id)
 
     def test_tenant_of_a_room(self):
         self.assertFalse(self.room.tenant_id)

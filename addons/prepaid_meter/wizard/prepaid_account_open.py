@@ -15,17 +15,32 @@ class PrepaidAccountOpen(models.TransientModel):
         default=lambda self: self._default_account_ids(),
     )
     account_count = fields.Integer(compute="_compute_account_count")
+    skipped_count = fields.Integer(
+        default=lambda self: self._default_skipped_count(),
+        help="Selected accounts left out because they are not drafts (already open, suspended "
+        "or closed).",
+    )
     state = fields.Selection([("confirm", "Confirm"), ("done", "Done")], default="confirm")
     line_ids = fields.One2many("prepaid.account.open.line", "wizard_id", string="Results")
     opened_count = fields.Integer(compute="_compute_result_counts")
     failed_count = fields.Integer(compute="_compute_result_counts")
 
     @api.model
-    def _default_account_ids(self):
+    def _selected_accounts(self):
         context = self.env.context
         if context.get("active_model") == "prepaid.account" and context.get("active_ids"):
-            return [Command.set(context["active_ids"])]
-        return False
+            return self.env["prepaid.account"].browse(context["active_ids"]).exists()
+        return self.env["prepaid.account"]
+
+    @api.model
+    def _default_account_ids(self):
+        # Only drafts are opened; the others are counted and left out.
+        drafts = self._selected_accounts().filtered(lambda a: a.state == "draft")
+        return [Command.set(drafts.ids)] if drafts else False
+
+    @api.model
+    def _default_skipped_count(self):
+        return len(self._selected_accounts().filtered(lambda a: a.state != "draft"))
 
     @api.depends("account_ids")
     def _compute_account_count(self):

@@ -29,10 +29,16 @@ class PrepaidMeterReplace(models.TransientModel):
     old_last_reading_at = fields.Datetime(related="old_meter_id.last_reading_at")
     old_last_reading_total = fields.Float(related="old_meter_id.last_reading_total")
     replaced_at = fields.Datetime(string="Replaced At", required=True, default=fields.Datetime.now)
+    unit_label = fields.Char(related="old_meter_id.unit_label")
+    # Starts from the last reading: the final value is never below it, and is often it.
     final_total = fields.Float(
         string="Final Register Value",
         digits=(16, 3),
         required=True,
+        compute="_compute_final_total",
+        store=True,
+        readonly=False,
+        precompute=True,
         help="The old meter's total register when it was taken off.",
     )
     new_meter_mode = fields.Selection(
@@ -66,6 +72,11 @@ class PrepaidMeterReplace(models.TransientModel):
     note = fields.Text(string="Reason")
 
     # === COMPUTE METHODS === #
+    @api.depends("old_meter_id")
+    def _compute_final_total(self):
+        for wizard in self:
+            wizard.final_total = wizard.old_meter_id.last_reading_total
+
     @api.depends("old_meter_id")
     def _compute_new_model_id(self):
         for wizard in self:

@@ -53,7 +53,7 @@ class PrepaidReadingImport(models.TransientModel):
         _tz_get,
         string="Timezone",
         required=True,
-        default=lambda self: self.env.user.tz or "UTC",
+        default=lambda self: self.env.user.tz or self.env.company.partner_id.tz or "UTC",
         help="Timezone of the timestamps of the file that carry no UTC offset.",
     )
     state = fields.Selection([("draft", "Draft"), ("done", "Done")], default="draft")
@@ -84,8 +84,8 @@ class PrepaidReadingImport(models.TransientModel):
         _ = self.env._
         report = [
             _(
-                "%(imported)s imported, %(duplicates)s duplicates, %(flagged)s flagged, "
-                "%(rejected)s rejected.",
+                "Imported: %(imported)s · already there (skipped): %(duplicates)s · "
+                "flagged: %(flagged)s · rejected: %(rejected)s",
                 imported=summary["inserted"],
                 duplicates=summary["duplicates"],
                 flagged=summary["flagged"],
@@ -115,6 +115,7 @@ class PrepaidReadingImport(models.TransientModel):
             }
         )
         return {
+            "name": self.env._("Import Readings: Result"),
             "type": "ir.actions.act_window",
             "res_model": self._name,
             "res_id": self.id,
