@@ -14,6 +14,9 @@ PG_CLUSTER_VERSION=${PG_CLUSTER_VERSION:-15}
 PG_CLUSTER_NAME=${PG_CLUSTER_NAME:-prepaid}
 PG_PORT=${PG_PORT:-5439}
 PROJECT_ADDONS="prepaid_meter,prepaid_billing,meter_gateway"
+# Odoo addons installed beside the project's (not tested): payment_demo is the payment provider of
+# the demo and of the portal tests; prepaid_billing itself does not depend on it.
+EXTRA_ADDONS="payment_demo"
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 as_postgres() { if [ -z "$SUDO" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
@@ -28,6 +31,11 @@ present_addons() {
         [ -f "$PROJECT_DIR/addons/$a/__manifest__.py" ] && out+=("$a")
     done
     local IFS=,; echo "${out[*]}"
+}
+
+# What `make run` and `make test` install: the project addons present plus EXTRA_ADDONS.
+install_addons() {
+    echo "$(present_addons),$EXTRA_ADDONS"
 }
 
 # Prints the Odoo 18 source recorded by `make setup`, or nothing.

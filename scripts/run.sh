@@ -7,7 +7,7 @@ require_odoo
 pg_start
 
 DB=${PREPAID_DEMO_DB:-prepaid_demo}
-ADDONS=$(present_addons)
+ADDONS=$(install_addons)
 if psql -p "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
     # Update what is installed, install what is new: "-i" on an installed addon would reload
     # its data in init mode and rewrite the demo records users have changed.

@@ -25,7 +25,7 @@ run_odoo_tests() {
     say "Odoo tests ($addons) on a fresh database $db"
     local rc=0
     # shellcheck disable=SC2046
-    $(odoo_cmd) -d "$db" -i "$addons" --test-enable --test-tags "$tags" \
+    $(odoo_cmd) -d "$db" -i "$(install_addons)" --test-enable --test-tags "$tags" \
         --stop-after-init --log-level=test --http-port=8169 >"$log" 2>&1 || rc=$?
     dropdb -p "$PG_PORT" --if-exists "$db" >/dev/null 2>&1 || true
     rm -rf "$PREPAID_HOME/filestore/filestore/$db"

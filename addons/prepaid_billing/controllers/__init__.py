@@ -1,1 +1,2 @@
 from . import receipt
+from . import portal

@@ -8,6 +8,7 @@ from . import prepaid_ledger
 from . import prepaid_account
 from . import prepaid_topup
 from . import prepaid_refund
+from . import prepaid_meter_balance
 from . import prepaid_rating_line
 from . import prepaid_rating
 from . import prepaid_reading
@@ -25,6 +26,9 @@ from . import prepaid_fee_item
 from . import prepaid_fee_assignment
 from . import prepaid_fee_charge
 from . import prepaid_fee_account
+from . import prepaid_debt
+from . import prepaid_debt_recovery
+from . import prepaid_debt_topup
 from . import prepaid_portal_settings
 from . import prepaid_portal_account
 from . import prepaid_portal_topup

@@ -11,8 +11,10 @@ from . import test_ledger
 from . import test_ledger_concurrency
 from . import test_topup
 from . import test_refund
+from . import test_meter_balance
 from . import test_rating
 from . import test_alarm
 from . import test_cutoff
 from . import test_accounting
 from . import test_fee
+from . import test_portal
