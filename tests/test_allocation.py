@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from prepaid_billing.tools.allocation import allocate
 from prepaid_billing.tools.periods import due_date, overlap_days, period_of, prorate
+from prepaid_billing.tools.recovery import Agreement, split_topup
 
 CENT = Decimal("0.01")
 cents = st.integers(min_value=-(10**9), max_value=10**9).map(lambda n: Decimal(n) * CENT)
@@ -154,9 +155,63 @@ def test_the_tools_do_not_import_odoo():
         "import sys; sys.modules['odoo'] = None; "
         f"sys.path.insert(0, {str(ADDONS.parent / 'tests')!r}); "
         "import bare_addons; bare_addons.register(); "
-        "import prepaid_billing.tools.allocation, prepaid_billing.tools.periods; print('ok')"
+        "import prepaid_billing.tools.allocation, prepaid_billing.tools.periods, "
+        "prepaid_billing.tools.recovery; print('ok')"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+# === DEBT RECOVERY ON TOP-UPS === #
+
+
+def test_a_30_percent_portion_ends_a_debt_of_50_exactly():
+    debt = Decimal("50.00")
+    recovered = []
+    for _topup in range(3):
+        amount = split_topup(Decimal("100.00"), [Agreement(debt, percent=Decimal(30))])[0]
+        recovered.append(amount)
+        debt -= amount
+    assert recovered == [Decimal("30.00"), Decimal("20.00"), Decimal("0.00")]
+    assert debt == 0
+
+
+def test_arrears_minimum_fixed_priority_and_the_available_credit():
+    late = Agreement(
+        Decimal(500), percent=Decimal(10), arrears_percent=Decimal(40), in_arrears=True
+    )
+    small = Agreement(Decimal(500), percent=Decimal(1), minimum=Decimal("5.00"))
+    fixed = Agreement(Decimal(500), mode="fixed", fixed_amount=Decimal("25.00"))
+    assert split_topup(Decimal(100), [late, small, fixed]) == [
+        Decimal("40.00"),
+        Decimal("5.00"),
+        Decimal("25.00"),
+    ]
+    # The top-up is shared in priority order; the later agreements get what is left.
+    assert split_topup(Decimal(50), [late, fixed, small]) == [
+        Decimal("20.00"),
+        Decimal("25.00"),
+        Decimal("5.00"),
+    ]
+    # Never more than the credit above the cut-off threshold.
+    assert split_topup(Decimal(100), [late, fixed], available=Decimal("30.00")) == [
+        Decimal("30.00"),
+        Decimal("0.00"),
+    ]
+    assert split_topup(Decimal(100), [late], available=Decimal("-5")) == [Decimal("0.00")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    topup=st.integers(min_value=1, max_value=10**7).map(lambda n: Decimal(n) * CENT),
+    residuals=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=5),
+    percent=st.integers(min_value=0, max_value=100),
+)
+def test_recovery_never_exceeds_the_topup_nor_the_debts(topup, residuals, percent):
+    agreements = [Agreement(Decimal(r) * CENT, percent=Decimal(percent)) for r in residuals]
+    amounts = split_topup(topup, agreements)
+    assert sum(amounts) <= topup
+    for amount, agreement in zip(amounts, agreements, strict=True):
+        assert 0 <= amount <= agreement.residual

@@ -178,3 +178,21 @@ class PrepaidFeeCharge(models.Model):
                 }
             )
         return amount
+
+    def _undo_recovery(self, amount):
+        """Give back ``amount`` (a Decimal) recovered on the charges, newest first."""
+        for charge in self.sorted(lambda c: (c.period_start, c.id), reverse=True):
+            unit = Decimal(1).scaleb(-charge.currency_id.decimal_places)
+            recovered = Decimal(str(charge.recovered_amount)).quantize(unit)
+            back = min(recovered, amount)
+            if back <= 0:
+                continue
+            amount -= back
+            charge.write(
+                {
+                    "recovered_amount": float(recovered - back),
+                    "residual": charge.residual + float(back),
+                    "state": "open",
+                }
+            )
+        return amount

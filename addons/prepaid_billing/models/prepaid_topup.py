@@ -330,6 +330,7 @@ class PrepaidTopup(models.Model):
                 }
             ]
         )
+        self._on_topup_posted(line)
         self._update_state(("draft",), "paid")
         self.sudo().write(
             {
@@ -339,6 +340,11 @@ class PrepaidTopup(models.Model):
             }
         )
         self._deliver(meters)
+
+    def _on_topup_posted(self, line):
+        """Hook: the top-up's credit is on the wallet (``line``), in the posting's transaction,
+        before the order is paid and delivered (debt recovery takes its portion here)."""
+        return True
 
     def _get_delivery_meters(self):
         """The meters that receive the credit (none when the platform keeps the balance).

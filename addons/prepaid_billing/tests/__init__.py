@@ -18,3 +18,4 @@ from . import test_cutoff
 from . import test_accounting
 from . import test_fee
 from . import test_portal
+from . import test_debt
