@@ -15,6 +15,7 @@
         "security/prepaid_meter_security.xml",
         # Data.
         "data/ir_sequence_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/prepaid_meter_model_data.xml",
         "data/prepaid_tariff_data.xml",
         # Views.

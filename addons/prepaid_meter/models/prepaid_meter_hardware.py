@@ -19,6 +19,8 @@ HARDWARE_ACTIONS = (
     "write_credit",
     "set_tariff",
 )
+# The activity type of a request that a person carries out at the meter.
+MANUAL_OPERATION_TYPE = "prepaid_meter.mail_activity_type_meter_operation"
 OPPOSITE_HARDWARE_ACTIONS = {
     "relay_on": "relay_off",
     "relay_off": "relay_on",
@@ -34,6 +36,23 @@ class PrepaidMeter(models.Model):
 
     _inherit = "prepaid.meter"
 
+    hardware_pending = fields.Char(
+        string="Pending Operations",
+        compute="_compute_hardware_pending",
+        help="Hardware requests made but not confirmed yet.",
+    )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_hardware_pending(self):
+        operation = self.env.ref(MANUAL_OPERATION_TYPE, raise_if_not_found=False)
+        for meter in self:
+            pending = meter.activity_ids.filtered(lambda a: a.activity_type_id == operation)
+            meter.hardware_pending = " · ".join(
+                self.env._("%(what)s (to do: %(user)s)", what=a.summary, user=a.user_id.name)
+                for a in pending
+            )
+
     # === ACTION METHODS: HARDWARE === #
 
     def action_relay_on(self):
@@ -41,35 +60,35 @@ class PrepaidMeter(models.Model):
 
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
         """
-        return self._hardware_action("relay_on")
+        return self._notify_hardware_requests("relay_on", self._hardware_action("relay_on"))
 
     def action_relay_off(self):
         """Disconnect the electricity supply. Needs a model with a relay.
 
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
         """
-        return self._hardware_action("relay_off")
+        return self._notify_hardware_requests("relay_off", self._hardware_action("relay_off"))
 
     def action_valve_open(self):
         """Open the water valve. Needs a model with a valve.
 
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
         """
-        return self._hardware_action("valve_open")
+        return self._notify_hardware_requests("valve_open", self._hardware_action("valve_open"))
 
     def action_valve_close(self):
         """Close the water valve. Needs a model with a valve.
 
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
         """
-        return self._hardware_action("valve_close")
+        return self._notify_hardware_requests("valve_close", self._hardware_action("valve_close"))
 
     def action_read_now(self):
         """Read the registers now. Needs a model with a communication protocol.
 
         :return: what ``_request_hardware_action`` returns (activities, or gateway commands)
         """
-        return self._hardware_action("read_now")
+        return self._notify_hardware_requests("read_now", self._hardware_action("read_now"))
 
     def action_supply_on(self):
         """Reconnect the supply of each meter with the device it has (relay or valve)."""
@@ -143,7 +162,8 @@ class PrepaidMeter(models.Model):
                     )
                 )
             results.append(meter._set_tariff(tariff))
-        return results[0].concat(*results[1:]) if results else None
+        requests = results[0].concat(*results[1:]) if results else None
+        return self._notify_hardware_requests("set_tariff", requests)
 
     def _hardware_action(self, action, **values):
         """Check that every meter can perform ``action``, then request it for all of them."""
@@ -153,6 +173,51 @@ class PrepaidMeter(models.Model):
         if not self:
             return self.env["mail.activity"]
         return self._request_hardware_action(action, **values)
+
+    def _notify_hardware_requests(self, action, requests):
+        """What a button returns: the requests for code, a notification for a person.
+
+        Buttons of the meter form pass ``prepaid_hardware_notify`` in their context: the user
+        then sees what was requested and who must act, and the form reloads to show the
+        request as pending on the meter.
+        """
+        if not self.env.context.get("prepaid_hardware_notify") or requests is None:
+            return requests
+        title, message = self._get_hardware_request_message(action, requests)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": "info",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _get_hardware_request_message(self, action, requests):
+        """Return ``(title, message)`` telling what ``requests`` are and who acts next.
+
+        Handles the manual activities made by default; ``meter_gateway`` extends it for its
+        commands.
+        """
+        summary = self[:1]._get_hardware_action_summary(action) if action != "set_tariff" else ""
+        meters = ", ".join(self.mapped("display_name"))
+        if requests._name == "mail.activity":
+            return (
+                self.env._("Requested: %(what)s", what=summary or requests[:1].summary),
+                self.env._(
+                    "No gateway reaches %(meters)s: %(users)s must do it at the meter and mark "
+                    "the activity done. The meter shows it as pending until then.",
+                    meters=meters,
+                    users=", ".join(requests.user_id.mapped("name")),
+                ),
+            )
+        return (
+            self.env._("Requested: %(what)s", what=summary or action),
+            self.env._("Requests made for %(meters)s.", meters=meters),
+        )
 
     # === BUSINESS METHODS: HARDWARE === #
 
@@ -223,7 +288,7 @@ class PrepaidMeter(models.Model):
         :return: the records standing for the requests, one per meter (``mail.activity`` by
             default)
         """
-        todo_type = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        todo_type = self.env.ref(MANUAL_OPERATION_TYPE, raise_if_not_found=False)
         Activity = self.env["mail.activity"]
         activities = Activity
         requester = self.env.user
@@ -263,7 +328,7 @@ class PrepaidMeter(models.Model):
             )
             activities |= (
                 meter.activity_schedule(
-                    act_type_xmlid="mail.mail_activity_data_todo",
+                    act_type_xmlid=MANUAL_OPERATION_TYPE,
                     summary=summary,
                     note=note,
                     user_id=meter._get_hardware_action_user().id,

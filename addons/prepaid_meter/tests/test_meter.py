@@ -203,8 +203,28 @@ class TestMeter(PrepaidMeterCommon):
 class TestMeterHardwareActions(PrepaidMeterCommon):
     def _pending(self, meter):
         return meter.activity_ids.filtered(
-            lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_todo")
+            lambda a: (
+                a.activity_type_id
+                == self.env.ref("prepaid_meter.mail_activity_type_meter_operation")
+            )
         )
+
+    def test_buttons_tell_what_was_requested_and_show_it_pending(self):
+        meter = self._create_meter()
+        self.assertFalse(meter.hardware_pending)
+        action = meter.with_context(prepaid_hardware_notify=True).action_relay_off()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(action["params"]["title"], "Requested: Disconnect the supply (relay off)")
+        operator = self._pending(meter).user_id
+        self.assertIn(operator.name, action["params"]["message"])
+        meter.invalidate_recordset(["hardware_pending"])
+        self.assertEqual(
+            meter.hardware_pending,
+            f"Disconnect the supply (relay off) (to do: {operator.name})",
+        )
+        self._pending(meter).action_feedback(feedback="Done at the meter")
+        meter.invalidate_recordset(["hardware_pending"])
+        self.assertFalse(meter.hardware_pending)
 
     def test_relay_actions_create_activities(self):
         meter = self._create_meter()

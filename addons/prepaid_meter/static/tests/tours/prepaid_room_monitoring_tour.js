@@ -2,16 +2,20 @@
 
 import { registry } from "@web/core/registry";
 
-// Room monitoring -> a room -> its meters -> a meter form -> "Read Now".
+// Room monitoring -> a room -> its meters -> a meter form -> "Read Now" -> what happened.
 // Data: tests/test_ui.py (a room "Tour Room 1" with an offline meter "TOUR-0001").
 registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
     steps: () => [
         {
-            // Beyond ten floors the columns start folded: unfold (a no-op when open); the
-            // search below reloads the unfolded column with its records.
+            // Columns are titled "building · floor" and none is folded, however many floors.
             content: "The room monitoring kanban groups the rooms by floor",
-            trigger: ".o_kanban_view .o_kanban_group .o_column_title:contains('Tour Floor')",
-            run: "click",
+            trigger:
+                ".o_kanban_view .o_kanban_group:not(.o_column_folded) " +
+                ".o_column_title:contains('Tour Building · Tour Floor')",
+        },
+        {
+            content: "A legend explains the colours",
+            trigger: ".o_prepaid_monitoring_legend:contains('Vacant')",
         },
         {
             content: "Search the room",
@@ -71,7 +75,15 @@ registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
             run: "click",
         },
         {
-            content: "Without a gateway, a to-do activity is planned for the staff",
+            content: "The user is told what was requested and who must act",
+            trigger: ".o_notification:contains('Requested: Read the meter now')",
+        },
+        {
+            content: "The meter shows the request as pending",
+            trigger: ".o_form_view .alert-info:contains('Pending'):contains('Read the meter now')",
+        },
+        {
+            content: "Without a gateway, an activity is planned for the staff",
             trigger: ".o-mail-Activity:contains('Read the meter now')",
         },
     ],
