@@ -256,6 +256,19 @@ class PrepaidTariff(models.Model):
             "band_price_missing": lambda: _(
                 "Band %(band)s is used by the band periods but has no price.", **p
             ),
+            "grid_price_missing": lambda: _(
+                "Band %(band)s is used by the band periods but step %(tier)s of the price grid "
+                "has no price for it.",
+                **p,
+            ),
+            "grid_price_negative": lambda: _(
+                "The grid price of band %(band)s in step %(tier)s cannot be negative (%(price)s).",
+                **p,
+            ),
+            "grid_step_unknown": lambda: _(
+                "The price grid refers to step %(tier)s, which does not exist.", **p
+            ),
+            "pricing_unknown": lambda: _("Unknown pricing %(pricing)s of steps and bands.", **p),
             "tier_price_negative": lambda: _(
                 "The price of step %(tier)s cannot be negative (%(price)s).", **p
             ),
@@ -281,9 +294,7 @@ class PrepaidTariff(models.Model):
             "season_date": lambda: _(
                 "Season %(season)s has an invalid date %(month)s/%(day)s.", **p
             ),
-            "season_month": lambda: _(
-                "Season %(season)s has an invalid month %(month)s.", **p
-            ),
+            "season_month": lambda: _("Season %(season)s has an invalid month %(month)s.", **p),
             "season_duplicate": lambda: _(
                 "Two seasons named %(season)s are used by the same version.", **p
             ),

@@ -3,7 +3,7 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.tools import float_repr
 
-from ..tools.tariff_data import Tier
+from ..tools.tariff_data import BANDS, Tier
 from ..tools.tariff_validation import validate_price
 from .prepaid_tariff import QUANTITY_DIGITS, TARIFF_PRICE_PRECISION
 
@@ -14,7 +14,8 @@ class PrepaidTariffTier(models.Model):
     Steps are listed in increasing order of ``quantity_from``, the first from 0; the last one
     has no upper limit (checked on the version, also when a step is written on its own).
     Tiered versions use ``unit_price``; tiered + time-of-use versions add ``price_adder`` to
-    the price of the band.
+    the price of the band, or, priced by a grid, read the step's price of each band (a row of
+    the grid; 0 counts as no price).
     """
 
     _name = "prepaid.tariff.tier"
@@ -42,13 +43,28 @@ class PrepaidTariffTier(models.Model):
         help="Tiered + time-of-use versions: added to the price of the band.",
     )
 
+    grid_price_sharp = fields.Float(string="Sharp", digits=TARIFF_PRICE_PRECISION)
+    grid_price_peak = fields.Float(string="Peak", digits=TARIFF_PRICE_PRECISION)
+    grid_price_flat = fields.Float(string="Flat", digits=TARIFF_PRICE_PRECISION)
+    grid_price_valley = fields.Float(string="Valley", digits=TARIFF_PRICE_PRECISION)
+    grid_price_deep_valley = fields.Float(string="Deep Valley", digits=TARIFF_PRICE_PRECISION)
+
     # === CONSTRAINT METHODS === #
 
-    @api.constrains("unit_price", "price_adder")
+    @api.constrains(
+        "unit_price",
+        "price_adder",
+        "grid_price_sharp",
+        "grid_price_peak",
+        "grid_price_flat",
+        "grid_price_valley",
+        "grid_price_deep_valley",
+    )
     def _check_prices(self):
         """No negative price, even on a step not yet used by its version's kind."""
         for tier in self:
-            for value in (tier.unit_price, tier.price_adder):
+            grid = [tier[f"grid_price_{band}"] for band in BANDS]
+            for value in (tier.unit_price, tier.price_adder, *grid):
                 issues = validate_price(
                     tier._engine_price(value), "tier_price_negative", {"tier": tier._step_number()}
                 )

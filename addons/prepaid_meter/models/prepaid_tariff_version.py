@@ -57,6 +57,14 @@ class PrepaidTariffVersion(models.Model):
         "cumulative in the billing cycle, each with its unit price. Tiered + time of use: the "
         "band price plus the adder of the step the consumption falls in.",
     )
+    tou_pricing = fields.Selection(
+        [("adder", "Band Price + Step Adder"), ("grid", "Price Grid (Band x Step)")],
+        string="Prices of Steps and Bands",
+        required=True,
+        default="adder",
+        help="Tiered + time of use. Band price + step adder: each step adds the same amount to "
+        "every band. Price grid: each step has its own price in each band.",
+    )
     unit_price = fields.Float(digits=TARIFF_PRICE_PRECISION, help="Price per unit (kWh, m³).")
     price_sharp = fields.Float(string="Sharp Price", digits=TARIFF_PRICE_PRECISION)
     price_peak = fields.Float(string="Peak Price", digits=TARIFF_PRICE_PRECISION)
@@ -84,6 +92,7 @@ class PrepaidTariffVersion(models.Model):
         "date_from",
         "date_to",
         "kind",
+        "tou_pricing",
         "unit_price",
         "price_sharp",
         "price_peak",
@@ -274,6 +283,14 @@ class PrepaidTariffVersion(models.Model):
             return Decimal(float_repr(value, digits))
 
         bands = self.band_ids
+        grid = {}
+        if self.kind == "tiered_tou" and self.tou_pricing == "grid":
+            for step, tier in enumerate(self.tier_ids, start=1):
+                grid.update(
+                    ((band, step), price(tier[f"grid_price_{band}"]))
+                    for band in BANDS
+                    if not float_is_zero(tier[f"grid_price_{band}"], precision_digits=digits)
+                )
         return TariffVersion(
             valid_from=self.date_from,
             valid_to=self.date_to or None,
@@ -289,6 +306,8 @@ class PrepaidTariffVersion(models.Model):
             tiers=tuple(tier._engine_tier(self.kind) for tier in self.tier_ids),
             fixed_charges=tuple(charge._engine_fixed_charge() for charge in self.fixed_charge_ids),
             label=self.display_name,
+            pricing=self.tou_pricing or "adder",
+            price_grid=grid,
         )
 
 

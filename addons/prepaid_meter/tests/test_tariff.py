@@ -409,6 +409,61 @@ class TestTariffRating(TariffTestMixin, PrepaidMeterCommon):
                 band_ids=self._bands(((0, 12, "deep_valley"), (12, 24, "peak"))),
             )
 
+    def test_tiered_tou_price_grid(self):
+        """Each (band, step) has its own price: peak +0.5 in step 2, valley +0.02."""
+        steps = [
+            Command.create(
+                {
+                    "sequence": 1,
+                    "quantity_from": 0,
+                    "grid_price_peak": 1.0,
+                    "grid_price_valley": 0.3,
+                }
+            ),
+            Command.create(
+                {
+                    "sequence": 2,
+                    "quantity_from": 10,
+                    "grid_price_peak": 1.5,
+                    "grid_price_valley": 0.32,
+                }
+            ),
+        ]
+        self._create_tou_version(
+            self.tariff,
+            kind="tiered_tou",
+            tou_pricing="grid",
+            price_peak=0,
+            price_valley=0,
+            tier_ids=steps,
+        )
+        # 04:00-05:00 UTC is noon in Shanghai (peak), 16:00-17:00 UTC midnight (valley).
+        result = self.tariff._rate_intervals(
+            [
+                (datetime(2026, 3, 3, 4), datetime(2026, 3, 3, 5), 12.0),
+                (datetime(2026, 3, 3, 16), datetime(2026, 3, 3, 17), 5.0),
+            ]
+        )
+        self.assertEqual(
+            [(line.band, line.tier, line.quantity, line.unit_price) for line in result.lines],
+            [
+                ("peak", 1, Decimal(10), Decimal(1)),
+                ("peak", 2, Decimal(2), Decimal("1.5")),
+                ("valley", 2, Decimal(5), Decimal("0.32")),
+            ],
+        )
+        self.assertEqual(result.amount, Decimal("14.60"))
+        # Every band of the periods needs a price in every step, however the step is written.
+        step = self.tariff.version_ids.tier_ids[1]
+        with self._assert_refused(
+            "Valley is used by the band periods but step 2 of the price grid"
+        ):
+            step.grid_price_valley = 0
+        with self._assert_refused("step 3 of the price grid"):
+            self.tariff.version_ids.tier_ids = [
+                Command.create({"sequence": 3, "quantity_from": 20, "grid_price_peak": 2})
+            ]
+
     def test_current_version(self):
         past = self._create_version(self.tariff, date_from="2020-01-01", date_to="2020-12-31")
         self.assertFalse(self.tariff.current_version_id)

@@ -28,8 +28,15 @@ Vocabulary
       the price of its band *plus* the adder (``Tier.price``) of the step it
       falls in. Because the adder depends only on the cycle-to-date quantity
       and the band price only on the time of use, the total of a cycle does
-      not depend on how an interval's quantity is ordered among bands; this
-      is why the adder model was chosen over a per-step-per-band price grid.
+      not depend on how an interval's quantity is ordered among bands.
+      **Grid model** instead, with ``pricing="grid"``: the unit price is
+      read from a grid per (band, step) (``{("peak", 2): price}``, steps
+      numbered from 1), for tariffs whose prices do not rise by the same
+      amount in every band. Every (band, step) the periods use needs a
+      price; ``band_prices`` and the step prices are then not used. Under the
+      grid the order of an interval's band pieces matters when they cross a
+      step boundary: pieces consume the steps in time order (register pieces
+      in :data:`BANDS` order), as the meter's running total would.
 
 * **Band periods** (:class:`BandPeriod`) assign a band to a time range
   ``[start, end)`` of a day, in minutes on 15-minute boundaries, for a **day
@@ -67,6 +74,9 @@ KIND_FLAT = "flat"
 KIND_TOU = "tou"
 KIND_TIERED = "tiered"
 KIND_TIERED_TOU = "tiered_tou"
+PRICING_ADDER = "adder"
+PRICING_GRID = "grid"
+PRICINGS = (PRICING_ADDER, PRICING_GRID)
 KINDS = (KIND_FLAT, KIND_TOU, KIND_TIERED, KIND_TIERED_TOU)
 TOU_KINDS = frozenset((KIND_TOU, KIND_TIERED_TOU))
 TIERED_KINDS = frozenset((KIND_TIERED, KIND_TIERED_TOU))
@@ -113,6 +123,15 @@ MESSAGES = {
     "unit_price_negative": "The unit price cannot be negative (%(price)s).",
     "band_price_negative": "The price of band %(band)s cannot be negative (%(price)s).",
     "band_price_missing": "Band %(band)s is used by the periods but has no price.",
+    "grid_price_missing": (
+        "Band %(band)s is used by the periods but step %(tier)s of the price grid has no "
+        "price for it."
+    ),
+    "grid_price_negative": (
+        "The grid price of band %(band)s in step %(tier)s cannot be negative (%(price)s)."
+    ),
+    "grid_step_unknown": "The price grid refers to step %(tier)s, which does not exist.",
+    "pricing_unknown": "Unknown pricing %(pricing)s of steps and bands.",
     "tier_price_negative": "The price of step %(tier)s cannot be negative (%(price)s).",
     "fixed_charge_negative": "The fixed charge %(name)s cannot be negative (%(price)s).",
     "fixed_period_unknown": "The fixed charge %(name)s has an unknown period %(period)s.",
@@ -366,6 +385,10 @@ class TariffVersion:
     tiers: tuple = ()
     fixed_charges: tuple = ()
     label: str = ""  # how messages name the version; defaults to its start date
+    # tiered_tou: ``adder`` (band price + step adder) or ``grid`` (``price_grid``)
+    pricing: str = "adder"
+    # the grid: ``{(band, step number): price}``, stored as pairs in band, step order
+    price_grid: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "unit_price", to_decimal(self.unit_price, "unit_price"))
@@ -382,8 +405,27 @@ class TariffVersion:
         )
         for name in ("seasons", "periods", "tiers", "fixed_charges"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        grid = self.price_grid
+        grid = dict(grid.items() if hasattr(grid, "items") else grid)
+        object.__setattr__(
+            self,
+            "price_grid",
+            tuple(
+                ((band, step), to_decimal(price, "grid price"))
+                for (band, step), price in sorted(
+                    grid.items(), key=lambda item: (order.get(item[0][0], 99), item[0][1])
+                )
+            ),
+        )
         if not self.label:
             object.__setattr__(self, "label", self.valid_from.isoformat())
+
+    def grid_price(self, band, step):
+        """The grid price of ``band`` in step ``step`` (from 1), or ``None``."""
+        for key, price in self.price_grid:
+            if key == (band, step):
+                return price
+        return None
 
     def band_price(self, band):
         """The price of ``band``, or ``None`` when the version has none."""

@@ -131,6 +131,8 @@ from .tariff_data import (
     PERIOD_DAY,
     PERIOD_MONTH,
     PRICE_DIGITS,
+    PRICING_ADDER,
+    PRICING_GRID,
     SLOT_MINUTES,
     TIERED_KINDS,
     TOU_KINDS,
@@ -177,6 +179,8 @@ __all__ = [
     "PERIOD_DAY",
     "PERIOD_MONTH",
     "PRICE_DIGITS",
+    "PRICING_ADDER",
+    "PRICING_GRID",
     "BandPeriod",
     "ChargeLine",
     "CompiledTariff",
@@ -269,9 +273,17 @@ class _Version:
         else:
             base = dict(version.band_prices)
         # {band: (price of step 1, step 2, ...)}: one entry when not tiered.
-        self.price_decimals = {
-            band: tuple(price + adder for adder in adders) for band, price in base.items()
-        }
+        if version.kind == KIND_TIERED_TOU and version.pricing == PRICING_GRID:
+            grid = dict(version.price_grid)
+            self.price_decimals = {
+                band: tuple(grid[band, step] for step in range(1, len(adders) + 1))
+                for band in BANDS
+                if all((band, step) in grid for step in range(1, len(adders) + 1))
+            }
+        else:
+            self.price_decimals = {
+                band: tuple(price + adder for adder in adders) for band, price in base.items()
+            }
         self.prices = {
             band: tuple(int(price.scaleb(PRICE_DIGITS, _CTX)) for price in prices)
             for band, prices in self.price_decimals.items()

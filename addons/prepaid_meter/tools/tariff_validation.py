@@ -23,10 +23,13 @@ from .tariff_data import (
     DAY_WEEKDAY,
     DAY_WEEKEND,
     FIXED_PERIODS,
+    KIND_TIERED_TOU,
     KINDS,
     MAX_DIGITS,
     MINUTES_PER_DAY,
     PRICE_DIGITS,
+    PRICING_GRID,
+    PRICINGS,
     SLOT_MINUTES,
     TIERED_KINDS,
     TOU_KINDS,
@@ -190,6 +193,16 @@ def _validate_prices(version):
     if version.kind in TIERED_KINDS:
         for number, tier in enumerate(version.tiers, start=1):
             issues += _price_issues(tier.price, "tier_price_negative", {"tier": number})
+    if version.kind == KIND_TIERED_TOU and version.pricing not in PRICINGS:
+        issues.append(Issue("pricing_unknown", {"pricing": version.pricing}))
+    if version.kind == KIND_TIERED_TOU and version.pricing == PRICING_GRID:
+        for (band, step), price in version.price_grid:
+            if band not in BANDS:
+                issues.append(Issue("band_unknown", {"band": band}))
+            elif not isinstance(step, int) or not 1 <= step <= len(version.tiers):
+                issues.append(Issue("grid_step_unknown", {"tier": step}))
+            else:
+                issues += _price_issues(price, "grid_price_negative", {"band": band, "tier": step})
     for charge in version.fixed_charges:
         if charge.period not in FIXED_PERIODS:
             issues.append(
@@ -308,6 +321,15 @@ def _validate_periods(version):
             if resolve_schedule(schedules, season, day_type) is None:
                 issues.append(Issue("schedule_missing", {"season": season, "day_type": day_type}))
     used = {period.band for period in version.periods}
+    if version.kind == KIND_TIERED_TOU and version.pricing == PRICING_GRID:
+        issues.extend(
+            Issue("grid_price_missing", {"band": band, "tier": step})
+            for band in BANDS
+            if band in used
+            for step in range(1, len(version.tiers) + 1)
+            if version.grid_price(band, step) is None
+        )
+        return issues
     issues.extend(
         Issue("band_price_missing", {"band": band})
         for band in BANDS
