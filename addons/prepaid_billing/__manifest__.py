@@ -59,6 +59,8 @@
         # The tenant portal and online top-ups.
         "views/portal_views.xml",
         "views/portal_templates.xml",
+        "report/prepaid_label_reports.xml",
+        "report/prepaid_label_templates.xml",
         # Menus last: they reference the actions above.
         "views/prepaid_billing_menus.xml",
     ],

@@ -32,4 +32,5 @@ from . import prepaid_debt_topup
 from . import prepaid_portal_settings
 from . import prepaid_portal_account
 from . import prepaid_portal_topup
+from . import prepaid_portal_label
 from . import payment_transaction

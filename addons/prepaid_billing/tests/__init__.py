@@ -18,4 +18,5 @@ from . import test_cutoff
 from . import test_accounting
 from . import test_fee
 from . import test_portal
+from . import test_portal_label
 from . import test_debt
