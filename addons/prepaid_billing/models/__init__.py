@@ -22,6 +22,7 @@ from . import res_company
 from . import res_config_settings
 from . import prepaid_topup_accounting
 from . import prepaid_ledger_accounting
+from . import prepaid_fee_wallet
 from . import prepaid_fee_item
 from . import prepaid_fee_assignment
 from . import prepaid_fee_charge

@@ -222,8 +222,8 @@ class PrepaidTopup(models.Model):
     @requires_group(OPERATOR, _lt("confirm deliveries"))
     def action_mark_delivered(self):
         """The credit was written to the meter by hand (no gateway): the delivery is done."""
-        self._update_state(("paid",), "delivered")
-        self.sudo().delivered_at = fields.Datetime.now()
+        self._check_transition(("paid",), "delivered")
+        self._on_credit_written()
         return True
 
     @requires_group(OPERATOR, _lt("cancel top-ups"))
@@ -419,6 +419,16 @@ class PrepaidTopup(models.Model):
                 topup._update_state(("paid",), "failed")
                 topup.sudo().delivery_message = str(error.args[0]) if error.args else str(error)
                 _logger.warning("Delivery of top-up %s failed: %s", topup.name, error)
+
+    def _on_credit_written(self):
+        """The meter confirmed the credit written to it (the gateway's credit command
+        succeeded, or a person did it): the delivery is done. Private: the gateway calls it;
+        a replayed confirmation changes nothing. The meter's balance reconciliation counts
+        the credit from then on (see ``prepaid.meter.balance``)."""
+        for topup in self.filtered(lambda t: t.state == "paid"):
+            topup._update_state(("paid",), "delivered")
+            topup.sudo().delivered_at = fields.Datetime.now()
+        return True
 
     def _get_state_records_label(self):
         return self.env._("top-ups")

@@ -67,6 +67,13 @@ class ResCompany(models.Model):
         domain="[('type', '=', 'bank')]",
         help="Bank cards, transfers, WeChat Pay, Alipay and online payments.",
     )
+    prepaid_meter_balance_tolerance = fields.Monetary(
+        string="Meter Balance Tolerance",
+        currency_field="currency_id",
+        default=1.0,
+        help="Billing on the meter: a balance reported by a meter that differs from the "
+        "expected one by more than this is flagged.",
+    )
     prepaid_refund_manager_limit = fields.Monetary(
         string="Refunds Needing a Manager Above",
         currency_field="currency_id",

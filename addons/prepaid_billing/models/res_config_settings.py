@@ -34,3 +34,6 @@ class ResConfigSettings(models.TransientModel):
     prepaid_water_tax_id = fields.Many2one(
         related="company_id.prepaid_water_tax_id", readonly=False
     )
+    prepaid_meter_balance_tolerance = fields.Monetary(
+        related="company_id.prepaid_meter_balance_tolerance", readonly=False
+    )

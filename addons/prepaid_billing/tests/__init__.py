@@ -19,4 +19,5 @@ from . import test_accounting
 from . import test_fee
 from . import test_portal
 from . import test_portal_label
+from . import test_portal_ui
 from . import test_debt
