@@ -24,6 +24,7 @@
         "data/prepaid_sts_provider_data.xml",
         "data/ir_cron_data.xml",
         "data/ir_sequence_data.xml",
+        "data/report_layout_data.xml",
         "data/prepaid_alarm_data.xml",
         "data/prepaid_portal_mail_data.xml",
         "data/prepaid_fee_data.xml",

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
@@ -80,6 +80,16 @@ class ResCompany(models.Model):
         default=500.0,
         help="A refund of unused credit larger than this amount is paid out by a manager only.",
     )
+
+    @api.model
+    def _prepaid_set_default_report_layout(self):
+        """Receipts print at the counter at once: without a document layout, Odoo would open
+        its "Configure your document layout" dialog at the first print instead."""
+        layout = self.env.ref("web.external_layout_standard", raise_if_not_found=False)
+        if layout:
+            self.search([("external_report_layout_id", "=", False)]).write(
+                {"external_report_layout_id": layout.id}
+            )
 
     def _prepaid_get_accounting(self):
         """The accounts and journals of the utility wallets, set up with defaults the first

@@ -31,7 +31,7 @@ class PrepaidMeterModel(models.Model):
 
     # === FIELDS === #
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     manufacturer = fields.Char()
     model_code = fields.Char(string="Model Code", help="The manufacturer's model reference.")
     utility = fields.Selection(
