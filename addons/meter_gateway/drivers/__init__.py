@@ -20,5 +20,6 @@ from .exceptions import (
     TruncatedFrame,
     Unsupported,
     ValueOutOfRange,
+    VerificationFailed,
 )
 from .reading import Reading

@@ -73,3 +73,8 @@ class ConfigurationError(PermanentError):
 
 class ValueOutOfRange(PermanentError):
     """A decoded value that cannot be right (invalid BCD digit, impossible date)."""
+
+
+class VerificationFailed(PermanentError):
+    """The meter acknowledged a command but reading it back shows it was not carried out
+    (a stuck relay, a clock that did not take the new time)."""

@@ -140,6 +140,8 @@ class SimMeter:
                 "active_power": power,
                 "apparent_power": power,
                 "power_factor": Decimal("1.000") if power else Decimal(0),
+                # A water meter of the demo counts m3 on the same load shape.
+                "volume_total": total,
                 "remaining_energy": remaining,
                 "remaining_amount": remaining * self.price,
             }

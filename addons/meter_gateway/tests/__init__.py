@@ -1,0 +1,3 @@
+from . import test_command
+from . import test_polling
+from . import test_gateway

@@ -1,0 +1,188 @@
+"""Polling against simulated lines over real sockets: readings ingested through prepaid_meter's
+batch ingestion, online/offline detection, clock synchronisation, leases shared by several
+cron workers (real database connections in threads)."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import api, fields
+from odoo.modules.registry import Registry
+from odoo.tests import tagged
+
+from ..simulators import Fault, LineTiming
+from .common import MeterGatewayCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPolling(MeterGatewayCommon):
+    def test_poll_ingests_readings(self):
+        for index, sim in enumerate(self.sim_modbus + self.sim_dlt645):
+            sim.set_energy(Decimal("100.25") + index)
+        visited = self.run_cron()
+        self.assertEqual(visited, self.gateway_modbus | self.gateway_dlt645)
+        meters = self.meters_modbus | self.meters_dlt645
+        readings = self.readings_of(meters)
+        self.assertEqual(len(readings), len(meters))
+        by_meter = {reading.meter_id: reading.total for reading in readings}
+        for meter in meters:
+            expected = float(self.sim_of(meter).energy_total)
+            self.assertAlmostEqual(by_meter[meter], expected, places=2)
+        self.assertEqual(set(meters.mapped("online_state")), {"online"})
+        self.assertEqual(set(meters.mapped("supply_state")), {"connected"})
+        for gateway in visited:
+            self.assertEqual(gateway.online_state, "online")
+            self.assertEqual(gateway.failure_count, 0)
+            self.assertGreater(gateway.next_poll_at, fields.Datetime.now())
+        # Successful polls are not logged by default (failures and commands only).
+        self.assertFalse(self.env["meter.comm.log"].search([("gateway_id", "in", visited.ids)]))
+        # Not due again before the interval: the next run visits nothing.
+        self.assertFalse(self.run_cron())
+
+    def test_dead_gateway_goes_offline(self):
+        gateway = self._create_gateway("Test unreachable", 1, offline_after=2)
+        meter = self._create_meter(model=self.model_sim, comm_address="1", gateway_id=gateway.id)
+        for _run in range(2):
+            gateway.sudo().next_poll_at = False
+            self.run_cron()
+        self.assertEqual(gateway.failure_count, 2)
+        self.assertEqual(gateway.online_state, "offline")
+        self.assertIn("could not be reached", gateway.last_error)
+        self.assertEqual(meter.online_state, "offline")
+        self.assertFalse(self.readings_of(meter))
+
+    def test_flagged_meter_does_not_stop_the_line(self):
+        """One meter answering with another's address: flagged, nothing ingested for it; the
+        other meters of the bus are read as usual."""
+        bad = self.meters_modbus[1]
+        self.sim_of(bad).faults.inject(Fault.WRONG_ADDRESS, times=None)
+        self.run_cron()
+        self.assertFalse(self.readings_of(bad))
+        self.assertIn("Another meter answered", bad.last_comm_error)
+        self.assertEqual(bad.comm_failure_count, 1)
+        self.assertEqual(len(self.readings_of(self.meters_modbus - bad)), 2)
+        log = self.env["meter.comm.log"].search([("meter_id", "=", bad.id)])
+        self.assertEqual(log.error_code, "address")
+        self.assertIn("<<", log.frames)
+
+    def test_clock_drift_synchronised(self):
+        meter = self.meters_dlt645[0]
+        for sim in self.sim_dlt645:
+            sim.clock_offset += timedelta(minutes=10)
+        self.run_cron()
+        self.assertGreaterEqual(meter.clock_drift, 590)
+        events = self.env["prepaid.meter.event"].search(
+            [("meter_id", "=", meter.id), ("event_type", "=", "clock_error")]
+        )
+        self.assertTrue(events)
+        # The broadcast reached the meters: the next poll finds their clocks right.
+        self.gateway_dlt645.sudo().next_poll_at = False
+        self.run_cron()
+        self.assertLess(abs(meter.clock_drift), 5)
+
+    def test_lease_keeps_other_workers_away_until_it_expires(self):
+        Gateway = self.env["meter.gateway"].sudo()
+        claimed, owner = Gateway._claim_gateways(10)
+        self.assertEqual(claimed, self.gateway_modbus | self.gateway_dlt645)
+        again, _owner = Gateway._claim_gateways(10)
+        self.assertFalse(again, "leased gateways are not claimed twice")
+        # A worker that died: its lease expires and another worker takes the gateway over.
+        self.gateway_modbus.sudo().lease_until = fields.Datetime.now() - timedelta(seconds=1)
+        taken, _owner = Gateway._claim_gateways(10)
+        self.assertEqual(taken, self.gateway_modbus)
+        claimed._release(owner)
+        self.assertEqual(self.gateway_dlt645.lease_owner, False)
+
+    def test_bounded_runs_retrigger(self):
+        cron = self.env.ref("meter_gateway.meter_gateway_cron_run")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        first = self.run_cron(limit=1)
+        self.assertEqual(len(first), 1)
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers
+        )
+        second = self.run_cron(limit=1)
+        self.assertEqual(first | second, self.gateway_modbus | self.gateway_dlt645)
+
+
+@tagged("post_install", "-at_install")
+class TestPollingWorkers(MeterGatewayCommon):
+    """Two cron workers, each with its own database connection (committed data), run the
+    scheduled action at the same time: each gateway is visited by exactly one of them."""
+
+    def test_two_workers_never_poll_the_same_gateway(self):
+        registry = Registry(self.env.cr.dbname)
+        gateway_ids, meter_ids = [], []
+        # The class data lives in the test transaction, invisible to other connections: build
+        # committed data of our own (removed at the end). Gateways the test transaction has
+        # written (demo ones, archived in setUpClass) are row-locked by it, so the workers'
+        # SKIP LOCKED claims pass them by.
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            model = env.ref("prepaid_meter.prepaid_meter_model_generic_dlt645")
+            for index in range(6):
+                # Paced like a real line, so that a visit lasts long enough for both workers
+                # to be claiming at the same time.
+                server = self._start_line(
+                    "dlt645", self.sim_dlt645[:1], line=LineTiming(9600, latency=0.02)
+                )
+                gateway = env["meter.gateway"].create(
+                    {
+                        "name": f"Worker test line {index}",
+                        "kind": "serial_server",
+                        "host": "127.0.0.1",
+                        "port": server.port,
+                        "timeout": 0.25,
+                        "tz": "UTC",
+                    }
+                )
+                meter = env["prepaid.meter"].create(
+                    {
+                        "name": f"Worker test meter {index}",
+                        "serial_number": f"WORKERTEST{index}",
+                        "model_id": model.id,
+                        "comm_address": self.sim_dlt645[0].address,
+                        "gateway_id": gateway.id,
+                    }
+                )
+                gateway_ids.append(gateway.id)
+                meter_ids.append(meter.id)
+
+        def cleanup():
+            with registry.cursor() as cr:
+                for query in (
+                    "DELETE FROM mail_message WHERE model = 'prepaid.meter' AND res_id = ANY(%s)",
+                    "DELETE FROM mail_followers WHERE res_model = 'prepaid.meter' "
+                    "AND res_id = ANY(%s)",
+                    "DELETE FROM prepaid_meter WHERE id = ANY(%s)",
+                ):
+                    cr.execute(query, [meter_ids])
+                cr.execute("DELETE FROM meter_gateway WHERE id = ANY(%s)", [gateway_ids])
+
+        self.addCleanup(cleanup)
+        visits = {0: [], 1: []}
+        errors = []
+        barrier = threading.Barrier(2)
+
+        def worker(number):
+            try:
+                with registry.cursor() as cr:
+                    cr.transaction = api.Transaction(registry)
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    barrier.wait(10)
+                    for _run in range(4):
+                        visited = env["meter.gateway"]._cron_run(limit=2)
+                        visits[number] += visited.ids
+                        cr.commit()  # pylint: disable=invalid-commit
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(number,)) for number in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        self.assertFalse(errors)
+        self.assertFalse(set(visits[0]) & set(visits[1]), "no gateway visited by both workers")
+        self.assertEqual(sorted(visits[0] + visits[1]), sorted(gateway_ids))
+        self.assertTrue(visits[0] and visits[1], "both workers had work")
