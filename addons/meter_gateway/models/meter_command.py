@@ -295,7 +295,6 @@ class MeterCommand(models.Model):
                 )
             commands |= created
             self._trigger_dispatch()
-            self._notify_queued(created)
         _logger.info(
             "Command %s queued for %d meter(s) by %s (%d new)",
             action,
@@ -330,24 +329,6 @@ class MeterCommand(models.Model):
         cron = self.env.ref("meter_gateway.meter_gateway_cron_run", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
-
-    def _notify_queued(self, commands):
-        if self.env.su or not commands:
-            return
-        labels = dict(self._fields["action"]._description_selection(self.env))
-        self.env.user._bus_send(
-            "simple_notification",
-            {
-                "type": "info",
-                "title": self.env._("Sent to the meter gateway"),
-                "message": self.env._(
-                    "%(action)s queued for %(count)s meter(s); the result will be posted on each "
-                    "meter.",
-                    action=labels[commands[0].action],
-                    count=len(commands),
-                ),
-            },
-        )
 
     def _post_on_meter(self, template, **values):
         """Post ``template`` (translated, with ``%(command)s``) in the meter's chatter."""

@@ -173,6 +173,29 @@ class PrepaidMeter(models.Model):
         # Never keep the plain value in the cache (a read after saving must give nothing).
         self.invalidate_recordset([name])
 
+    def _compute_hardware_pending(self):
+        # The manual requests (activities) of prepaid_meter, plus the commands not finished.
+        super()._compute_hardware_pending()
+        waiting = (
+            self.env["meter.command"]
+            .sudo()
+            .search(
+                [("meter_id", "in", self.ids), ("state", "in", ("queued", "sending", "retry"))],
+                order="priority, id",
+            )
+        )
+        if not waiting:
+            return
+        states = dict(waiting._fields["state"]._description_selection(self.env))
+        for meter in self:
+            parts = [meter.hardware_pending] if meter.hardware_pending else []
+            parts += [
+                f"{command._get_description()} ({states[command.state]})"
+                for command in waiting
+                if command.meter_id == meter
+            ]
+            meter.hardware_pending = " · ".join(parts)
+
     def _compute_command_count(self):
         counts = dict(
             self.env["meter.command"]._read_group(
@@ -269,6 +292,19 @@ class PrepaidMeter(models.Model):
         return settings
 
     # === BUSINESS METHODS: HARDWARE === #
+
+    def _get_hardware_request_message(self, action, requests):
+        if requests._name != "meter.command":
+            return super()._get_hardware_request_message(action, requests)
+        return (
+            self.env._("Sent to the meter gateway: %(what)s", what=requests[:1]._get_description()),
+            self.env._(
+                "%(count)s command(s) queued for %(meters)s. The gateway sends them within a "
+                "minute, reads the meter back and posts the result on each meter.",
+                count=len(requests),
+                meters=", ".join(self.mapped("display_name")),
+            ),
+        )
 
     def _request_hardware_action(self, action, **values):
         """Queue real commands for the meters on a gateway; the others get the default

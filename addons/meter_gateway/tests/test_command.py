@@ -43,6 +43,26 @@ class TestMeterCommand(MeterGatewayCommon):
         self.assertTrue(sim.relay_closed)
         self.assertEqual(meter.supply_state, "connected")
 
+    def test_form_button_notifies_and_shows_pending(self):
+        meter = self.meters_modbus[0].with_context(prepaid_hardware_notify=True)
+        action = meter.action_relay_off()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("meter gateway", action["params"]["title"])
+        self.assertIn("Relay Off (Queued)", meter.hardware_pending)
+        self.run_cron()
+        meter.invalidate_recordset(["hardware_pending"])
+        self.assertFalse(meter.hardware_pending)
+
+    def test_supply_off_mixing_gateway_and_manual_meters(self):
+        """A tenant's relay on a gateway and valve without one: one command, one activity."""
+        relay = self.meters_modbus[0]
+        valve = self._create_meter(utility="water", comm_address="8")
+        (relay | valve).action_supply_off()
+        self.assertEqual(
+            self.env["meter.command"].search([("meter_id", "=", relay.id)]).action, "relay_off"
+        )
+        self.assertTrue(valve.activity_ids)
+
     def test_modbus_relay_and_read_now(self):
         meter = self.meters_modbus[1]
         sim = self.sim_of(meter)

@@ -93,22 +93,24 @@ class PrepaidMeter(models.Model):
     def action_supply_on(self):
         """Reconnect the supply of each meter with the device it has (relay or valve)."""
         relays = self.filtered(lambda m: m.utility == "electricity")
-        result = relays.action_relay_on() if relays else None
         valves = self - relays
-        if valves:
-            valve_result = valves.action_valve_open()
-            result = valve_result if result is None else result | valve_result
-        return result
+        return self._union_hardware_results(
+            [
+                relays.action_relay_on() if relays else None,
+                valves.action_valve_open() if valves else None,
+            ]
+        )
 
     def action_supply_off(self):
         """Disconnect the supply of each meter with the device it has (relay or valve)."""
         relays = self.filtered(lambda m: m.utility == "electricity")
-        result = relays.action_relay_off() if relays else None
         valves = self - relays
-        if valves:
-            valve_result = valves.action_valve_close()
-            result = valve_result if result is None else result | valve_result
-        return result
+        return self._union_hardware_results(
+            [
+                relays.action_relay_off() if relays else None,
+                valves.action_valve_close() if valves else None,
+            ]
+        )
 
     def _write_credit(self, amount):
         """Write a credit of ``amount`` (company currency, positive) to meters that keep their
@@ -162,8 +164,18 @@ class PrepaidMeter(models.Model):
                     )
                 )
             results.append(meter._set_tariff(tariff))
-        requests = results[0].concat(*results[1:]) if results else None
+        requests = self._union_hardware_results(results)
         return self._notify_hardware_requests("set_tariff", requests)
+
+    def _union_hardware_results(self, results):
+        """The requests of several hardware calls as one recordset (None without any). With
+        meter_gateway, meters on a gateway get commands and the others activities: mixed,
+        the first kind is returned (the other requests are made all the same)."""
+        by_model = {}
+        for records in results:
+            if records is not None:
+                by_model[records._name] = by_model.get(records._name, records.browse()) | records
+        return next(iter(by_model.values()), None)
 
     def _hardware_action(self, action, **values):
         """Check that every meter can perform ``action``, then request it for all of them."""
