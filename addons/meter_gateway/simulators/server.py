@@ -170,6 +170,10 @@ class LineServer:
                 except (ConnectionError, OSError):
                     return
                 if not data:
+                    # The master hung up: what is already on the line is still carried out
+                    # (a broadcast time sync has no reply to wait for), then the line stops.
+                    pending.put_nowait(None)
+                    await asyncio.gather(worker, return_exceptions=True)
                     return
                 if self._busy:
                     self.overlaps += 1
@@ -189,8 +193,12 @@ class LineServer:
     async def _answer_all(self, pending, writer):
         while True:
             request = await pending.get()
+            if request is None:
+                return
             try:
                 alive = await self._transaction(request, writer)
+            except (ConnectionError, OSError):
+                alive = False  # the master is gone: nobody to answer
             finally:
                 self._busy -= 1
             if not alive:
