@@ -30,6 +30,10 @@ from . import prepaid_fee_account
 from . import prepaid_debt
 from . import prepaid_debt_recovery
 from . import prepaid_debt_topup
+from . import prepaid_apportion_pool
+from . import prepaid_apportion_member
+from . import prepaid_apportion_run
+from . import prepaid_apportion_share
 from . import prepaid_portal_settings
 from . import prepaid_portal_account
 from . import prepaid_portal_topup

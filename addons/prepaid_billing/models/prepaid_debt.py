@@ -5,6 +5,8 @@ agreements of an account take their portion in priority order."""
 
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
@@ -235,3 +237,39 @@ class PrepaidDebt(models.Model):
             debt.state = "done"
         elif debt.state == "done":
             debt.state = "active"
+
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_generate_debt(self):
+        """A recovery agreement on an open account billed on the platform: 30 % of each top-up
+        for the arrears of a former lease (called from demo XML; idempotent)."""
+        xmlid = "prepaid_billing.prepaid_debt_demo"
+        if self.env.ref(xmlid, raise_if_not_found=False):
+            return True
+        account = self.env["prepaid.account"].search(
+            [
+                ("state", "=", "open"),
+                ("billing_mode", "=", "prepaid_platform"),
+                ("cutoff_state", "=", "supplied"),
+            ],
+            order="id",
+            limit=1,
+        )
+        if not account:
+            return True
+        debt = self.create(
+            {
+                "name": self.env._("Arrears of the former lease"),
+                "account_id": account.id,
+                "amount": 300.0,
+                "percent": 30.0,
+                "arrears_percent": 50.0,
+                "min_amount": 10.0,
+                "date_due": fields.Date.context_today(self) + relativedelta(months=3),
+            }
+        )
+        self.env["ir.model.data"]._update_xmlids(
+            [{"xml_id": xmlid, "record": debt, "noupdate": True}]
+        )
+        return True

@@ -22,7 +22,9 @@ class PrepaidTopup(models.Model):
     energy_amount = fields.Monetary(
         string="To Energy", compute="_compute_debt_split", help="What is left for energy."
     )
-    balance_after_split = fields.Monetary(string="Balance After", compute="_compute_debt_split")
+    balance_after_split = fields.Monetary(
+        string="Balance After the Split", compute="_compute_debt_split"
+    )
 
     @api.depends("amount", "debt_recovery_ids.amount", "ledger_line_id")
     def _compute_debt_split(self):

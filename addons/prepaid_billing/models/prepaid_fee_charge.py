@@ -23,7 +23,7 @@ class PrepaidFeeCharge(models.Model):
 
     _name = "prepaid.fee.charge"
     _description = "Fee Charge"
-    _inherit = ["prepaid.access.mixin"]
+    _inherit = ["prepaid.fee.wallet.mixin", "prepaid.access.mixin"]
     _order = "period_start desc, id desc"
     _prepaid_immutable = True
 
@@ -104,61 +104,13 @@ class PrepaidFeeCharge(models.Model):
 
     # === BUSINESS METHODS === #
 
-    def _take_from_wallets(self):
-        """Take the open charges of wallet items from the wallets of the open accounts billed
-        on the platform, using only the credit above each cut-off threshold (the supply is
-        never cut for a fee: Civil Code art. 944); the rest stays to bill."""
-        charges = self.filtered(
-            lambda c: (
-                c.state == "open"
-                and c.item_id.charge_mode == "wallet"
-                and c.account_id.state == "open"
-                and c.account_id.billing_mode == "prepaid_platform"
-            )
-        )
-        if not charges:
-            return
-        Ledger = self.env["prepaid.ledger"]
-        self.env["prepaid.account"].flush_model()
-        # Read the balances under the posting service's lock: a concurrent posting waits.
-        rows = Ledger._lock_accounts(charges.account_id)
-        available = {}
-        for account in charges.account_id:
-            row = rows[account.id]
-            unit = Decimal(1).scaleb(-row["decimals"])
-            threshold = Decimal(str(account.cutoff_threshold)).quantize(unit)
-            available[account.id] = max(row["balance"] - threshold, Decimal(0))
-        entries, taken = [], []
-        for charge in charges:
-            unit = Decimal(1).scaleb(-rows[charge.account_id.id]["decimals"])
-            amount = Decimal(str(charge.amount)).quantize(unit)
-            take = min(amount, available[charge.account_id.id])
-            if take <= 0:
-                continue
-            available[charge.account_id.id] -= take
-            entries.append(
-                {
-                    "account": charge.account_id,
-                    "kind": "fee",
-                    "amount": -take,
-                    "key": f"fee:{charge.item_id.id}:{charge.period_key}",
-                    "description": charge.display_name,
-                    "origin": charge,
-                }
-            )
-            taken.append((charge, amount, take))
-        lines = Ledger._post(entries)
-        for (charge, amount, take), line in zip(taken, lines, strict=True):
-            rest = amount - take
-            charge.write(
-                {
-                    "wallet_amount": float(take),
-                    "billed_amount": float(rest),
-                    "residual": float(rest),
-                    "ledger_line_id": line.id,
-                    "state": "paid" if not rest else "open",
-                }
-            )
+    def _get_wallet_charge_mode(self):
+        self.ensure_one()
+        return self.item_id.charge_mode
+
+    def _get_wallet_key(self):
+        self.ensure_one()
+        return f"fee:{self.item_id.id}:{self.period_key}"
 
     def _apply_recovery(self, amount):
         """Settle ``amount`` (a Decimal) on the charges' residuals, oldest first; return what

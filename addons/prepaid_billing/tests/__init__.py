@@ -21,3 +21,4 @@ from . import test_portal
 from . import test_portal_label
 from . import test_portal_ui
 from . import test_debt
+from . import test_apportion

@@ -5,4 +5,5 @@ from . import prepaid_topup_counter
 from . import prepaid_topup_reverse
 from . import prepaid_supply_override
 from . import prepaid_fee_run
+from . import prepaid_apportion_wizard
 from . import prepaid_prepayment_check
