@@ -78,6 +78,7 @@
         "demo/prepaid_sts_demo.xml",
         "demo/prepaid_topup_demo.xml",
         "demo/prepaid_alarm_demo.xml",
+        "demo/prepaid_fee_demo.xml",
         "demo/prepaid_portal_demo.xml",
     ],
     "assets": {

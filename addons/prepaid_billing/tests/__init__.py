@@ -12,6 +12,7 @@ from . import test_ledger_concurrency
 from . import test_topup
 from . import test_refund
 from . import test_meter_balance
+from . import test_finance
 from . import test_rating
 from . import test_alarm
 from . import test_cutoff
@@ -22,3 +23,4 @@ from . import test_portal_label
 from . import test_portal_ui
 from . import test_debt
 from . import test_apportion
+from . import test_reports
