@@ -2,7 +2,8 @@
 # make run: the demo database with the suite and its demo data, served on localhost:8069.
 source "$(dirname "$0")/common.sh"
 
-[ -n "$(installed_odoo_src)" ] || "$PROJECT_DIR/scripts/setup.sh"
+# Idempotent and quick once done; catches packages and requirements added since last time.
+"$PROJECT_DIR/scripts/setup.sh"
 require_odoo
 pg_start
 
@@ -29,6 +30,9 @@ cat <<MSG
 
   Prepaid utilities demo:  http://localhost:8069/odoo?db=$DB
   Login: admin   Password: admin   (operator demo users: see the README)
+  Simulated meter gateways answer from inside the server on loopback ports: the scheduled
+  action "Meter gateways: poll meters and send commands" reads the demo meters every 15
+  minutes (Relay Off/Read Now are sent within a minute). Keep cron threads on (the default).
 
 MSG
 # shellcheck disable=SC2046

@@ -1,6 +1,7 @@
 import logging
 import uuid
 from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
 
 import pytz
 
@@ -375,7 +376,14 @@ class MeterGateway(models.Model):
             self._get_simulator_key(),
             protocol,
             [
-                {"address": m.comm_address, "energy": m.last_reading_total or m.initial_reading}
+                {
+                    "address": m.comm_address,
+                    # Rounded up to the registers' resolution (0.01 in the simulator's maps):
+                    # a register below the last reading stored would read as running backwards.
+                    "energy": Decimal(str(m.last_reading_total or m.initial_reading or 0)).quantize(
+                        Decimal("0.01"), rounding=ROUND_CEILING
+                    ),
+                }
                 for m in meters
             ],
             port=self.port or 0,
