@@ -11,6 +11,7 @@ from prepaid_meter.tools.tariff_engine import (
     BANDS,
     TariffDefinitionError,
     TariffVersion,
+    proportional_true_up,
     rate_intervals,
     validate_definition,
 )
@@ -106,3 +107,73 @@ def test_a_grid_of_band_price_plus_adder_rates_like_the_adder_model(tariff, inte
 
     gridded = dataclasses.replace(tariff, versions=[as_grid(v) for v in tariff.versions])
     assert rate_intervals(gridded, intervals, cycle) == rate_intervals(tariff, intervals, cycle)
+
+
+# === MONTH-END TRUE-UP TO THE PROPORTIONAL CONVENTION === #
+
+STEEP = {
+    ("peak", 1): D("1.0"),
+    ("peak", 2): D("2.0"),
+    ("flat", 1): D("0.6"),
+    ("flat", 2): D("0.6"),
+    ("valley", 1): D("0.3"),
+    ("valley", 2): D("0.4"),
+}
+
+
+def test_true_up_allocates_the_steps_to_the_bands_in_proportion():
+    """10 kWh of valley early in the month, 10 of peak later: chronologically the peak pays
+    step 2 (3.00 + 20.00); in proportion each band gets half of each step
+    (5 x 0.3 + 5 x 0.4 + 5 x 1.0 + 5 x 2.0 = 18.50): the true-up gives back 4.50."""
+    tariff = definition(grid_version(STEEP))
+    cycle = rate_intervals(
+        tariff,
+        [
+            interval("2025-03-03 00:00", "2025-03-03 01:00", "10"),
+            interval("2025-03-20 12:00", "2025-03-20 13:00", "10"),
+        ],
+    )
+    true_up = proportional_true_up(tariff, cycle.lines)
+    assert (true_up.chronological, true_up.proportional, true_up.amount) == (
+        D("23.00"),
+        D("18.50"),
+        D("-4.50"),
+    )
+    assert true_up.chronological == cycle.amount
+    assert sorted(
+        (band, tier, str(qty.normalize())) for _v, band, tier, qty in true_up.allocation
+    ) == [
+        ("peak", 1, "5"),
+        ("peak", 2, "5"),
+        ("valley", 1, "5"),
+        ("valley", 2, "5"),
+    ]
+
+
+def test_true_up_rounds_the_exact_proportional_total_once():
+    """Thirds: 1 kWh valley + 2 kWh peak across a step at 1 kWh; peak gets 2/3 of each step."""
+    tariff = definition(grid_version(STEEP, steps=((0, "0"), (1, "0"))))
+    cycle = rate_intervals(
+        tariff,
+        [
+            interval("2025-03-03 00:00", "2025-03-03 01:00", "1"),
+            interval("2025-03-03 12:00", "2025-03-03 13:00", "2"),
+        ],
+    )
+    # valley: 1/3 x 0.3 + 2/3 x 0.4 = 1.1/3; peak: 2/3 x 1.0 + 4/3 x 2.0 = 10/3 -> 11.1/3
+    true_up = proportional_true_up(tariff, cycle.lines)
+    assert (true_up.chronological, true_up.proportional, true_up.amount) == (
+        D("4.30"),
+        D("3.70"),
+        D("-0.60"),
+    )
+
+
+@SETTINGS
+@given(tariffs(), interval_lists())
+def test_without_a_grid_both_conventions_agree(tariff, intervals):
+    """Adder model, flat, tou, tiered: the proportional total is the chronological one."""
+    cycle = rate_intervals(tariff, intervals)
+    true_up = proportional_true_up(tariff, cycle.lines)
+    assert true_up.chronological == cycle.amount
+    assert true_up.amount == 0

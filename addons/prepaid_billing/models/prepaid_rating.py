@@ -6,12 +6,16 @@ from decimal import Decimal
 
 import pytz
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from odoo.addons.prepaid_meter.tools.tariff_data import TariffError
-from odoo.addons.prepaid_meter.tools.tariff_engine import compile_definition, rate_intervals
+from odoo.addons.prepaid_meter.tools.tariff_engine import (
+    compile_definition,
+    proportional_true_up,
+    rate_intervals,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -44,6 +48,17 @@ SELECT l.account_id, l.utility
  WHERE l.reading_id IS NULL AND a.state = 'open' AND %(accounts)s
  GROUP BY l.account_id, l.utility, l.cycle
 HAVING sum(l.amount) <> 0
+UNION
+SELECT c.account_id, c.utility
+  FROM prepaid_rating_cycle c
+  JOIN prepaid_account a ON a.id = c.account_id
+  JOIN prepaid_tariff t ON t.id = CASE c.utility WHEN 'electricity' THEN a.electricity_tariff_id
+                                                 ELSE a.water_tariff_id END
+ WHERE a.state = 'open' AND a.billing_mode = 'prepaid_platform' AND t.month_end_true_up
+   AND c.cycle < %(closed_before)s
+   AND (c.month_end_exact IS NULL OR c.month_end_quantity <> c.quantity
+        OR c.month_end_exact <> c.exact_amount)
+   AND %(accounts)s
  ORDER BY 1, 2
 """
 
@@ -142,7 +157,12 @@ class PrepaidRating(models.AbstractModel):
         self.env["prepaid.meter"].flush_model(["account_id"])
         self.env["prepaid.rating.line"].flush_model()
         where = SQL("a.id IN %s", tuple(accounts.ids)) if accounts else SQL("TRUE")
-        self.env.cr.execute(SQL(_WORK_SQL, accounts=where))
+        # Cycles that may have ended: months before the current one of the most advanced
+        # timezone (UTC+14); _plan_month_end decides with the tariff's own timezone.
+        ahead = fields.Datetime.now() + timedelta(hours=14)
+        self.env.cr.execute(
+            SQL(_WORK_SQL, accounts=where, closed_before=date(ahead.year, ahead.month, 1))
+        )
         return self.env.cr.fetchall()
 
     @api.model
@@ -197,14 +217,78 @@ class PrepaidRating(models.AbstractModel):
                 self._plan_new_readings(
                     plan, account, utility, cycle, unrated, position, compiled, tz
                 )
+        if tariff.month_end_true_up:
+            self._plan_month_end(plan, account, utility, by_cycle, positions, compiled, tz)
         return plan
+
+    @api.model
+    def _plan_month_end(self, plan, account, utility, by_cycle, positions, compiled, tz):
+        """Month-end true-up to the proportional convention (tariffs with
+        ``month_end_true_up``; see the engine's ``proportional_true_up``): for each cycle that
+        has ended and was not trued up at its current position, rate it again from its start,
+        post the difference between its proportional and chronological totals less what
+        earlier true-ups of the cycle posted, as one ``trueup`` line keyed per account and
+        cycle (a later change of the cycle, a late reading, posts a numbered correction)."""
+        current = _cycle_of(fields.Datetime.now() + timedelta(microseconds=1), tz)
+        planned = {entry["cycle"]: entry for entry in plan["cycles"]}
+        for cycle in sorted(set(by_cycle) | set(positions)):
+            stored = positions.get(cycle)
+            entry = planned.get(cycle)
+            if cycle >= current or not (entry or stored):
+                continue
+            if entry is None:
+                entry = {
+                    "account_id": account.id,
+                    "utility": utility,
+                    "cycle": cycle,
+                    "quantity": stored["quantity"],
+                    "exact": stored["exact"],
+                    "last_read_at": stored["last_read_at"],
+                }
+            if (
+                stored
+                and stored["month_end_exact"] is not None
+                and (stored["month_end_quantity"], stored["month_end_exact"])
+                == (entry["quantity"], entry["exact"])
+            ):
+                continue  # trued up at this position already
+            readings = by_cycle.get(cycle, [])
+            lines = self._charge(compiled, tz, readings, Decimal(0), Decimal(0))[3]
+            target = proportional_true_up(compiled, lines).amount
+            posted = stored["month_end_amount"] if stored else Decimal(0)
+            revision = stored["month_end_revision"] if stored else 0
+            if target != posted:
+                revision += 1
+                key = f"month-end:{utility}:{cycle:%Y-%m}"
+                plan["entries"].append(
+                    {
+                        "account": account,
+                        "kind": "trueup",
+                        "amount": posted - target,
+                        "key": key if revision == 1 else f"{key}:{revision}",
+                        "utility": utility,
+                        "description": self.env._(
+                            "Month-end true-up %(month)s: tiers allocated to the time-of-use "
+                            "bands in proportion to the month's use",
+                            month=f"{cycle:%Y-%m}",
+                        ),
+                    }
+                )
+            entry.update(
+                month_end_quantity=entry["quantity"],
+                month_end_exact=entry["exact"],
+                month_end_amount=target,
+                month_end_revision=revision,
+            )
+            if cycle not in planned:
+                plan["cycles"].append(entry)
 
     @api.model
     def _plan_new_readings(self, plan, account, utility, cycle, readings, position, compiled, tz):
         """The usual case: readings after the cycle's last rated one, rated from its position."""
         quantity = position["quantity"] if position else Decimal(0)
         exact = position["exact"] if position else Decimal(0)
-        charges, quantity, exact = self._charge(compiled, tz, readings, quantity, exact)
+        charges, quantity, exact, _lines = self._charge(compiled, tz, readings, quantity, exact)
         for reading, charge in zip(readings, charges, strict=True):
             self._add_charge(plan, account, utility, cycle, reading, charge, revision=1)
         self._add_position(plan, account, utility, cycle, readings, quantity, exact)
@@ -213,7 +297,9 @@ class PrepaidRating(models.AbstractModel):
     def _plan_cycle_again(self, plan, account, utility, cycle, readings, rated, compiled, tz):
         """The cycle changed behind its rated readings: rate it again from its start and post
         each reading's difference (a deleted reading's charge comes back)."""
-        charges, quantity, exact = self._charge(compiled, tz, readings, Decimal(0), Decimal(0))
+        charges, quantity, exact, _lines = self._charge(
+            compiled, tz, readings, Decimal(0), Decimal(0)
+        )
         target = {reading["id"]: charge for reading, charge in zip(readings, charges, strict=True)}
         for reading in readings:
             previous = rated.get(reading["id"])
@@ -268,12 +354,13 @@ class PrepaidRating(models.AbstractModel):
     @api.model
     def _charge(self, compiled, tz, readings, quantity, exact):
         """Price ``readings`` in order from the cycle position (``quantity``, ``exact``):
-        return the charge of each one (a Decimal of the currency) and the position after.
+        return the charge of each one (a Decimal of the currency), the position after and the
+        engine's charge lines.
 
         Readings of several meters overlap in time: they are rated in runs of intervals that
         do not overlap, each run continuing from the position the previous one left.
         """
-        charges = []
+        charges, lines = [], []
         runs, run, run_end = [], [], None
         for reading in readings:
             if run and reading["previous_read_at"] < run_end:
@@ -295,8 +382,9 @@ class PrepaidRating(models.AbstractModel):
             for line in result.lines:
                 amounts[line.interval] += line.amount
             charges += amounts
+            lines += result.lines
             quantity, exact = result.cycle_quantity, result.cycle_amount
-        return charges, quantity, exact
+        return charges, quantity, exact, lines
 
     @api.model
     def _add_charge(self, plan, account, utility, cycle, reading, charge, revision, kind=None):
@@ -401,7 +489,9 @@ class PrepaidRating(models.AbstractModel):
     def _get_positions(self, account, utility):
         self.env.cr.execute(
             SQL(
-                """SELECT cycle, quantity::text, exact_amount::text, last_read_at
+                """SELECT cycle, quantity::text, exact_amount::text, last_read_at,
+                          month_end_quantity::text, month_end_exact::text,
+                          month_end_amount::text, month_end_revision
                      FROM prepaid_rating_cycle
                     WHERE account_id = %s AND utility = %s""",
                 account.id,
@@ -409,12 +499,16 @@ class PrepaidRating(models.AbstractModel):
             )
         )
         return {
-            cycle: {
-                "quantity": Decimal(quantity or 0),
-                "exact": Decimal(exact or 0),
-                "last_read_at": last_read_at,
+            row[0]: {
+                "quantity": Decimal(row[1] or 0),
+                "exact": Decimal(row[2] or 0),
+                "last_read_at": row[3],
+                "month_end_quantity": Decimal(row[4]) if row[4] is not None else None,
+                "month_end_exact": Decimal(row[5]) if row[5] is not None else None,
+                "month_end_amount": Decimal(row[6] or 0),
+                "month_end_revision": row[7] or 0,
             }
-            for cycle, quantity, exact, last_read_at in self.env.cr.fetchall()
+            for row in self.env.cr.fetchall()
         }
 
     @api.model
@@ -443,19 +537,34 @@ class PrepaidRating(models.AbstractModel):
             self.env.cr.execute(
                 SQL(
                     """INSERT INTO prepaid_rating_cycle (account_id, utility, cycle, quantity,
-                              exact_amount, last_read_at)
+                              exact_amount, last_read_at, month_end_quantity, month_end_exact,
+                              month_end_amount, month_end_revision)
                        SELECT * FROM unnest(%s::int4[], %s::varchar[], %s::date[], %s::numeric[],
-                              %s::numeric[], %s::timestamp[])
+                              %s::numeric[], %s::timestamp[], %s::numeric[], %s::numeric[],
+                              %s::numeric[], %s::int4[])
                        ON CONFLICT (account_id, utility, cycle) DO UPDATE
                           SET quantity = EXCLUDED.quantity,
                               exact_amount = EXCLUDED.exact_amount,
-                              last_read_at = EXCLUDED.last_read_at""",
+                              last_read_at = EXCLUDED.last_read_at,
+                              -- a run that does not true the cycle up keeps the last true-up
+                              month_end_quantity = COALESCE(EXCLUDED.month_end_quantity,
+                                                            prepaid_rating_cycle.month_end_quantity),
+                              month_end_exact = COALESCE(EXCLUDED.month_end_exact,
+                                                         prepaid_rating_cycle.month_end_exact),
+                              month_end_amount = COALESCE(EXCLUDED.month_end_amount,
+                                                          prepaid_rating_cycle.month_end_amount),
+                              month_end_revision = COALESCE(EXCLUDED.month_end_revision,
+                                                            prepaid_rating_cycle.month_end_revision)""",
                     [cycle["account_id"] for cycle in cycles],
                     [cycle["utility"] for cycle in cycles],
                     [cycle["cycle"] for cycle in cycles],
                     [cycle["quantity"] for cycle in cycles],
                     [cycle["exact"] for cycle in cycles],
                     [cycle["last_read_at"] for cycle in cycles],
+                    [cycle.get("month_end_quantity") for cycle in cycles],
+                    [cycle.get("month_end_exact") for cycle in cycles],
+                    [cycle.get("month_end_amount") for cycle in cycles],
+                    [cycle.get("month_end_revision") for cycle in cycles],
                 )
             )
         self.env["prepaid.rating.line"].invalidate_model()

@@ -75,6 +75,13 @@ class PrepaidRatingCycle(models.Model):
     # Exact (unrounded) amount: numeric with the engine's precision, read in SQL as Decimal.
     exact_amount = fields.Float(digits=(28, 12), readonly=True)
     last_read_at = fields.Datetime(readonly=True)
+    # Month-end true-up to the proportional convention (tariffs with month_end_true_up): the
+    # position (quantity, exact amount) it was computed at (empty: not yet), the sum of the
+    # true-ups posted (charged more: positive) and how many were posted.
+    month_end_quantity = fields.Float(digits=(16, 3), readonly=True)
+    month_end_exact = fields.Float(digits=(28, 12), readonly=True)
+    month_end_amount = fields.Float(digits=(16, 6), readonly=True)
+    month_end_revision = fields.Integer(readonly=True)
 
     _sql_constraints = [
         (

@@ -2,6 +2,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from unittest.mock import patch
 
+from freezegun import freeze_time
+
 from odoo import Command
 from odoo.tests import tagged
 
@@ -230,3 +232,90 @@ class TestRating(PrepaidLedgerCommon):
         self.assertEqual(summary["rated"], 5)
         # 01:00 CEST to 05:00 CET: four hours of the wall clock, five real ones, all valley.
         self.assertAlmostEqual(self.charges(), -1.5)
+
+    def _grid_tariff(self, month_end_true_up=True):
+        """Tiered + TOU by a grid, month-end true-up: peak 1.0 then 2.0 above 10 kWh, valley
+        0.3 then 0.4 (UTC: valley 00:00-08:00, peak 08:00-24:00)."""
+        steps = [
+            Command.create(
+                {"sequence": 1, "quantity_from": 0, "grid_price_peak": 1, "grid_price_valley": 0.3}
+            ),
+            Command.create(
+                {"sequence": 2, "quantity_from": 10, "grid_price_peak": 2, "grid_price_valley": 0.4}
+            ),
+        ]
+        return self._create_tariff(
+            utility="electricity",
+            tz="UTC",
+            month_end_true_up=month_end_true_up,
+            version_ids=[
+                Command.create(
+                    {
+                        "date_from": "2026-01-01",
+                        "kind": "tiered_tou",
+                        "tou_pricing": "grid",
+                        "tier_ids": steps,
+                        "band_ids": [
+                            Command.create({"hour_from": 0, "hour_to": 8, "band": "valley"}),
+                            Command.create({"hour_from": 8, "hour_to": 24, "band": "peak"}),
+                        ],
+                    }
+                )
+            ],
+        )
+
+    def month_end_lines(self):
+        return self.account.ledger_line_ids.filtered(
+            lambda line: line.idempotency_key.startswith("month-end:")
+        )
+
+    def test_month_end_true_up_to_the_proportional_convention(self):
+        """10 kWh of valley on the 1st, 10 of peak on the 2nd: charged 3.00 + 20.00 in real
+        time; when March ends, each band gets half of each step (18.50): 4.50 back."""
+        self.account.electricity_tariff_id = self._grid_tariff()
+        with freeze_time("2026-03-02 12:00"):
+            # 10 kWh 00:00-01:00 on Mar 1 (valley), 10 kWh 08:00-09:00 on Mar 2 (peak)
+            self.ingest((0, 0), (1, 10), (32, 10), (33, 20))
+            self.Rating._rate_accounts(self.account)
+            self.assertAlmostEqual(self.charges(), -23.0)
+            self.assertFalse(self.month_end_lines(), "March has not ended")
+            self.assertFalse(self.Rating._get_work(self.account))
+        with freeze_time("2026-04-01 00:00:01"):
+            self.assertEqual(
+                self.Rating._get_work(self.account), [(self.account.id, "electricity")]
+            )
+            self.Rating._rate_accounts(self.account)
+            line = self.month_end_lines()
+            self.assertEqual(line.mapped("kind"), ["trueup"])
+            self.assertEqual(line.idempotency_key, "month-end:electricity:2026-03")
+            self.assertAlmostEqual(line.amount, 4.5)
+            self.assertAlmostEqual(self.account.balance, 1000 - 18.5)
+            # A rerun posts nothing and finds no work.
+            self.assertFalse(self.Rating._get_work(self.account))
+            self.Rating._rate_accounts(self.account)
+            self.assertEqual(len(self.month_end_lines()), 1)
+            # A late reading that only splits an interval: same cycle total, no correction.
+            self.ingest((0.5, 4))
+            self.Rating._rate_accounts(self.account)
+            self.assertEqual(len(self.month_end_lines()), 1)
+            # A reading of March read in April changes the cycle: the true-up is corrected
+            # once. 5 kWh more at peak: 33.00 charged; in proportion 3.60 + 24.00 = 27.60.
+            self.ingest((40, 25))
+            self.Rating._rate_accounts(self.account)
+            self.Rating._rate_accounts(self.account)
+            lines = self.month_end_lines().sorted("id")
+            self.assertEqual(
+                lines.mapped("idempotency_key"),
+                ["month-end:electricity:2026-03", "month-end:electricity:2026-03:2"],
+            )
+            self.assertAlmostEqual(lines[1].amount, 0.9)
+            self.assertAlmostEqual(self.account.balance, 1000 - 27.6)
+            self.assertFalse(self.account._check_ledger_balances())
+
+    def test_no_month_end_true_up_without_the_option(self):
+        self.account.electricity_tariff_id = self._grid_tariff(month_end_true_up=False)
+        with freeze_time("2026-04-02"):
+            self.ingest((0, 0), (1, 10), (32, 10), (33, 20))
+            self.Rating._rate_accounts(self.account)
+        self.assertAlmostEqual(self.charges(), -23.0)
+        self.assertFalse(self.month_end_lines())

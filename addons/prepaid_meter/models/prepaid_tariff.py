@@ -71,6 +71,16 @@ class PrepaidTariff(models.Model):
         tracking=True,
         help="Days rated with the holiday band periods (or, without them, the weekend ones).",
     )
+    month_end_true_up = fields.Boolean(
+        string="Month-End True-Up",
+        tracking=True,
+        help="Platform billing charges each reading in real time, the steps taken in time "
+        "order. With this option, when a month ends its charges are trued up to the "
+        "proportional convention: each step shared among the bands in proportion to the "
+        "month's use (as NREL SAM's utility rate model does). The difference posts as one "
+        "true-up line per account and month. It only changes anything for tiered + time of use "
+        "versions priced by a grid.",
+    )
     version_ids = fields.One2many("prepaid.tariff.version", "tariff_id", copy=True)
     version_count = fields.Integer(compute="_compute_current_version")
     # Not stored: "current" moves with the date.
@@ -133,7 +143,14 @@ class PrepaidTariff(models.Model):
         self.ensure_one()
         definition = TariffDefinition(
             versions=tuple(version._engine_version() for version in self.version_ids),
-            holidays=frozenset(self.holiday_calendar_id.holiday_ids.mapped("date")),
+            holidays=frozenset(
+                day.date for day in self.holiday_calendar_id.holiday_ids if day.kind == "holiday"
+            ),
+            working_days=frozenset(
+                day.date
+                for day in self.holiday_calendar_id.holiday_ids
+                if day.kind == "working_day"
+            ),
             currency_digits=self.currency_id.decimal_places,
             quantity_digits=QUANTITY_DIGITS,
             name=self.name,

@@ -46,6 +46,10 @@ Vocabulary
   December). The periods of one (season, day type) pair must
   cover the whole day without overlap; a period crossing midnight is written
   as two periods.
+* A day's **type** is ``holiday`` when it is in ``TariffDefinition.holidays``,
+  ``weekday`` when it is a make-up working day (``working_days``: a weekend
+  day worked instead of a holiday, 调休, e.g. Sunday 2026-01-04 in China),
+  ``weekend`` on the ``weekend_days`` and ``weekday`` otherwise.
 * The schedule of a given day is looked up in this order: the day's season
   first, then the periods without season ("all year"); within each, the day
   type ``holiday`` falls back to ``weekend`` then ``all``, ``weekend`` and
@@ -445,12 +449,15 @@ class TariffDefinition:
     quantity_digits: int = DEFAULT_QUANTITY_DIGITS
     weekend_days: frozenset = frozenset((5, 6))  # date.weekday(): Saturday, Sunday
     name: str = ""
+    # Make-up working days (调休): weekend days worked instead of a holiday, rated as weekdays.
+    working_days: frozenset = frozenset()
     # IANA timezone: intervals are then naive UTC instants (see the module doc).
     tz: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "versions", tuple(self.versions))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
+        object.__setattr__(self, "working_days", frozenset(self.working_days))
         object.__setattr__(self, "weekend_days", frozenset(self.weekend_days))
 
 

@@ -12,6 +12,9 @@ Public API
     (inclusive).
 ``aggregate_lines(lines)``
     Sum lines by (version, charge, band, tier, unit price), e.g. for a bill.
+``proportional_true_up(tariff, lines)``
+    The month-end true-up of a cycle rated chronologically to the proportional
+    convention (see *Month-end true-up* below): a :class:`TrueUp`.
 ``version_in_force(tariff, day)``
     The :class:`TariffVersion` in force on a date, or ``None``.
 ``compile_definition(definition)``
@@ -60,6 +63,29 @@ a skipped spring-forward hour does not exist, and time shares (step 2 above)
 follow elapsed time. Versions change at local midnight. Without ``tz`` the
 times are the local wall clock and every day lasts 24 hours (intervals
 across a daylight-saving change then cannot be expressed: use ``tz``).
+
+Month-end true-up to the proportional convention
+================================================
+
+Rated chronologically, the units of a cycle take the steps in time order: a
+tenant who uses the night valley early in the month and the peak late pays
+the peak at the high steps. NREL SAM's utility rate model (and several
+utilities' bills) allocate instead each step to the bands **in proportion to
+the month's use**: with ``U`` the cycle's quantity under a version, ``u_b``
+the quantity of band ``b`` and ``T_k`` the quantity that fell in step ``k``,
+band ``b`` gets ``T_k * u_b / U`` of step ``k`` at the price of ``(b, k)``.
+
+:func:`proportional_true_up` takes the lines of one whole cycle rated
+chronologically from position 0 (fixed charges are ignored) and returns the
+chronological total ``R(sum of exact amounts)`` (what real-time rating
+charged), the proportional total ``R(sum T_k u_b p_bk / U)`` computed in
+exact fractions and rounded once, half-up, and ``amount``, their difference:
+what a month-end true-up line charges (positive) or gives back (negative).
+Steps and bands are allocated per version (a cycle across a version change
+keeps each version's units and prices). Under the adder model of
+``tiered_tou``, ``flat``, ``tou`` and ``tiered`` versions the two
+conventions give the same exact total (the difference is 0); only a price
+grid (``pricing="grid"``) makes them differ.
 
 Rounding
 ========
@@ -110,10 +136,13 @@ the previous end for contiguous intervals and caches the Decimal <-> integer
 conversions. ``tests/benchmarks/bench_tariff_engine.py`` measures it.
 """
 
+import math
 from bisect import bisect_right
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 from .tariff_data import (
     BANDS,
@@ -195,9 +224,11 @@ __all__ = [
     "TariffError",
     "TariffVersion",
     "Tier",
+    "TrueUp",
     "aggregate_lines",
     "compile_definition",
     "format_message",
+    "proportional_true_up",
     "rate_fixed_charges",
     "rate_intervals",
     "round_half_up",
@@ -395,7 +426,9 @@ class CompiledTariff:
             key = resolve_schedule(
                 version.plans,
                 season_of(version.source.seasons, day),
-                day_type_of(day, definition.holidays, definition.weekend_days),
+                day_type_of(
+                    day, definition.holidays, definition.weekend_days, definition.working_days
+                ),
             )
             runs = version.plans[key]  # validation guarantees a schedule for every day
         plan = _day_plan(version, runs, day_number, *self._day_span(day_number))
@@ -769,6 +802,72 @@ def rate_fixed_charges(tariff, first_day, last_day):
             rounded = amount
         day += timedelta(days=1)
     return tuple(lines)
+
+
+class TrueUp(NamedTuple):
+    """The month-end true-up of one cycle (see the module doc).
+
+    ``chronological`` and ``proportional`` are the cycle's totals rounded to
+    the currency, ``amount`` = proportional - chronological, ``allocation``
+    the proportional quantities ``((version, band, tier, quantity), ...)``
+    (quantities rounded half-up to 6 decimals more than the quantity
+    precision: they are shown, not charged).
+    """
+
+    chronological: Decimal
+    proportional: Decimal
+    amount: Decimal
+    allocation: tuple
+
+
+def proportional_true_up(tariff, lines):
+    """The true-up of a cycle's chronological ``lines`` to the proportional convention.
+
+    :param lines: the :class:`ChargeLine` objects of one whole billing cycle rated with
+        :func:`rate_intervals` from cycle position 0 (lines of fixed charges are skipped)
+    :return: a :class:`TrueUp`
+    """
+    compiled = _compiled(tariff)
+    versions = {version.valid_from: version for version in compiled.versions}
+    chronological = Decimal(0)
+    # version -> {"quantity": U, "bands": {band: u_b}, "steps": {tier: T_k}}
+    usage = {}
+    for line in lines:
+        if line.charge is not None:
+            continue
+        chronological += line.quantity * line.unit_price
+        entry = usage.setdefault(line.version, {"quantity": Decimal(0), "bands": {}, "steps": {}})
+        entry["quantity"] += line.quantity
+        entry["bands"][line.band] = entry["bands"].get(line.band, Decimal(0)) + line.quantity
+        entry["steps"][line.tier] = entry["steps"].get(line.tier, Decimal(0)) + line.quantity
+    proportional = Fraction(0)
+    allocation = []
+    shown = Decimal(1).scaleb(-(compiled.quantity_digits + 6))
+    for valid_from, entry in usage.items():
+        version, total = versions[valid_from], Fraction(entry["quantity"])
+        if not total:
+            continue
+        for band, band_quantity in entry["bands"].items():
+            for tier, step_quantity in sorted(entry["steps"].items(), key=lambda i: i[0] or 0):
+                quantity = Fraction(step_quantity) * Fraction(band_quantity) / total
+                price = version.price_decimals[band][(tier or 1) - 1]
+                proportional += quantity * Fraction(price)
+                as_decimal = Decimal(quantity.numerator) / Decimal(quantity.denominator)
+                allocation.append(
+                    (valid_from, band, tier, as_decimal.quantize(shown, ROUND_HALF_UP, _CTX))
+                )
+    digits = compiled.currency_digits
+    rounded_chronological = round_half_up(chronological, digits)
+    scale = 10**digits
+    rounded_proportional = Decimal(math.floor(proportional * scale + Fraction(1, 2))).scaleb(
+        -digits, _CTX
+    )
+    return TrueUp(
+        rounded_chronological,
+        rounded_proportional,
+        rounded_proportional - rounded_chronological,
+        tuple(allocation),
+    )
 
 
 def aggregate_lines(lines):

@@ -77,11 +77,12 @@ def season_of(seasons, day):
     return None
 
 
-def day_type_of(day, holidays, weekend_days):
-    """``holiday``, ``weekend`` or ``weekday``: holidays win over weekends."""
+def day_type_of(day, holidays, weekend_days, working_days=frozenset()):
+    """``holiday``, ``weekend`` or ``weekday``: holidays win over weekends, and a make-up
+    working day (调休) is a weekday even on a weekend."""
     if day in holidays:
         return DAY_HOLIDAY
-    if day.weekday() in weekend_days:
+    if day.weekday() in weekend_days and day not in working_days:
         return DAY_WEEKEND
     return DAY_WEEKDAY
 
