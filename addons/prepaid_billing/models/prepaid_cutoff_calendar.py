@@ -40,7 +40,8 @@ class PrepaidCutoffCalendar(models.Model):
     holiday_calendar_ids = fields.Many2many(
         "prepaid.holiday.calendar",
         string="Holidays",
-        help="No cut-off on the holidays of these calendars.",
+        help="No cut-off on the holidays of these calendars; their make-up working days (a "
+        "Saturday or Sunday worked instead of a holiday) are not weekends.",
     )
     active = fields.Boolean(default=True)
 
@@ -84,18 +85,23 @@ class PrepaidCutoffCalendar(models.Model):
                 end=self._format_hour(end),
                 **names,
             )
-        if self.no_cut_weekends and local.weekday() >= 5:
-            return self.env._("%(calendar)s: weekend", **names)
-        holiday = (
+        # The day in the holiday calendars: a holiday, or a make-up working day (调休) that
+        # makes a Saturday or Sunday a working day.
+        days = (
             self.env["prepaid.holiday"]
             .sudo()
             .search(
-                [("calendar_id", "in", self.holiday_calendar_ids.ids), ("date", "=", local.date())],
-                limit=1,
+                [("calendar_id", "in", self.holiday_calendar_ids.ids), ("date", "=", local.date())]
             )
+            if self.holiday_calendar_ids
+            else self.env["prepaid.holiday"]
         )
+        holiday = days.filtered(lambda day: day.kind == "holiday")[:1]
         if holiday:
             return self.env._("%(calendar)s: holiday %(holiday)s", holiday=holiday.name, **names)
+        working = days.filtered(lambda day: day.kind == "working_day")
+        if self.no_cut_weekends and local.weekday() >= 5 and not working:
+            return self.env._("%(calendar)s: weekend", **names)
         return ""
 
     @staticmethod

@@ -16,6 +16,7 @@ from . import test_finance
 from . import test_rating
 from . import test_alarm
 from . import test_cutoff
+from . import test_cutoff_calendar
 from . import test_accounting
 from . import test_fee
 from . import test_portal

@@ -9,6 +9,7 @@ from . import prepaid_tariff_tier
 from . import prepaid_tariff_fixed_charge
 from . import prepaid_holiday_calendar
 from . import prepaid_holiday
+from . import prepaid_holiday_fill
 from . import prepaid_meter_model
 from . import prepaid_meter
 from . import prepaid_meter_hardware

@@ -7,7 +7,9 @@ _lt = LazyTranslate(__name__)
 
 
 class PrepaidHoliday(models.Model):
-    """A public holiday (or any day a tariff prices as one) of a holiday calendar.
+    """A day of a holiday calendar: a public holiday (or any day a tariff prices as one), or a
+    make-up working day (调休: a Saturday or Sunday worked instead of a holiday, e.g. Sunday
+    2026-01-04 in China), which tariffs price as a weekday and cut-off treats as one.
 
     The holidays of a shared calendar (without company) are changed by administrators only,
     like the calendar itself.
@@ -25,6 +27,15 @@ class PrepaidHoliday(models.Model):
     )
     date = fields.Date(required=True)
     name = fields.Char(required=True)
+    kind = fields.Selection(
+        [("holiday", "Holiday"), ("working_day", "Working Day")],
+        string="Day Kind",
+        required=True,
+        default="holiday",
+        help="Holiday: priced with the holiday band periods, no cut-off that day (when the "
+        "no-disconnect calendar lists this calendar). Working day: a weekend day worked to make "
+        "up for holidays (调休), priced and treated as a weekday.",
+    )
 
     _sql_constraints = [
         (

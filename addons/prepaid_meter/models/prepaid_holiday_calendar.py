@@ -8,7 +8,9 @@ _lt = LazyTranslate(__name__)
 
 
 class PrepaidHolidayCalendar(models.Model):
-    """A list of public holidays; tariffs rate these days with their holiday band periods.
+    """A list of public holidays and make-up working days (调休); tariffs rate the holidays
+    with their holiday band periods and the working days as weekdays. Filled by hand or, for a
+    year and a country, from the ``holidays`` package (``prepaid.holiday.fill``).
 
     A calendar without company is shared by every company: only administrators create,
     change or delete it (and its holidays). Holidays do not take part in the rules of a valid
@@ -61,6 +63,13 @@ class PrepaidHolidayCalendar(models.Model):
     def _compute_holiday_count(self):
         for calendar in self:
             calendar.holiday_count = len(calendar.holiday_ids)
+
+    # === ACTION METHODS === #
+
+    def action_fill_from_package(self):
+        """Open the wizard that fills the calendar from the ``holidays`` package."""
+        self.ensure_one()
+        return self.env["prepaid.holiday.fill"]._action_open(self)
 
     # === CRUD METHODS === #
 

@@ -10,4 +10,5 @@ from . import test_meter_replace
 from . import test_reading_import
 from . import test_tariff
 from . import test_tariff_integrity
+from . import test_holiday
 from . import test_reading_review
