@@ -22,6 +22,7 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 from .portal_chart import stacked_bar_chart
 
 LEDGER_PAGE_SIZE = 20
+UTILITY_UNITS = {"electricity": "kWh", "water": "m³"}
 DAYS_IN_CHART = 30
 MONTHS_IN_CHART = 12
 
@@ -169,6 +170,7 @@ class PrepaidPortal(CustomerPortal):
             "utility_labels": dict(
                 account.meter_ids._fields["utility"]._description_selection(request.env)
             ),
+            "utility_units": UTILITY_UNITS,
             "ledger_lines": lines,
             "ledger_pager": pager,
             "topups": topups[:10],

@@ -171,6 +171,27 @@ class TestPortalPages(PrepaidPortalCommon):
         self.assertAlmostEqual(monthly["electricity"][0]["total"], 15.0)
         self.assertEqual(monthly["electricity"][1]["total"], 0.0)
 
+    def test_usage_queries_do_not_grow_with_readings(self):
+        meters = self.account.meter_ids | self._create_meter(utility="water")
+        meters.sudo().write({"max_load": 1000, "account_id": self.account.id})
+        start = datetime(2026, 3, 1)
+        Reading = self.env["prepaid.reading"]
+        Account = self.account.with_context(tz="UTC")
+        for days in (1, 20):
+            Reading._ingest(
+                [
+                    (meter.id, start + timedelta(hours=hour), hour * 0.5, hour * 0.1, hour * 0.4)
+                    for meter in meters
+                    for hour in range(days * 24)
+                ],
+                "gateway",
+            )
+            self.env.invalidate_all()
+            # The account and its meters, the consumption, the cost: whatever the readings.
+            with self.assertQueryCount(4):
+                usage = Account._get_portal_usage("day", 30, today=date(2026, 3, 25))
+            self.assertEqual(set(usage), {"electricity", "water"})
+
     def test_ledger_is_paged(self):
         self.env["prepaid.ledger"]._post(
             {"account": self.account, "kind": "topup", "amount": 1.0, "key": f"page-{index}"}
@@ -467,3 +488,32 @@ class TestOnlineTopup(PrepaidPortalCommon):
         self.assertTrue(topup.activity_ids)
         self.assertFalse(self.account.ledger_line_ids)
         self.assertTrue(tx.is_post_processed)
+
+    def test_topup_reconnects_a_cut_supply(self):
+        # Friendly hours of other data must not defer the cut-off.
+        self.env["prepaid.cutoff.calendar"].search([]).action_archive()
+        self.env["prepaid.ledger"]._post(
+            [
+                {"account": self.account, "kind": "topup", "amount": 10.0, "key": "cash"},
+                {
+                    "account": self.account,
+                    "kind": "consumption",
+                    "amount": -10.0,
+                    "key": "rated",
+                    "utility": "electricity",
+                },
+            ]
+        )
+        self.assertEqual(self.account.cutoff_state, "cut")
+        self.authenticate("portal_tenant_a", "portal_tenant_a")
+        page = self.url_open(f"/my/utilities/{self.account.id}").text
+        self.assertIn("The supply is cut off", page)
+        tx = self.start_online_topup(self.account, 50.0)
+        self.demo_notify(tx, "done")
+        tx._post_process()
+        self.assertEqual(self.account.balance, 50.0)
+        self.assertEqual(self.account.cutoff_state, "supplied")
+        decisions = self.account.supply_decision_ids.sorted("id").mapped("decision")
+        self.assertEqual(decisions, ["cut", "reconnect"])
+        page = self.url_open(f"/my/utilities/{self.account.id}").text
+        self.assertNotIn("The supply is cut off", page)
