@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: every benchmark under tests/benchmarks/ prints its own figures.
 source "$(dirname "$0")/common.sh"
-[ -n "$(installed_odoo_src)" ] || "$PROJECT_DIR/scripts/setup.sh"
+# Idempotent and quick once done; catches packages and requirements added since last time.
+"$PROJECT_DIR/scripts/setup.sh"
 require_odoo
 pg_start
 export PREPAID_PG_PORT=$PG_PORT PREPAID_ODOO_SRC=$ODOO_SRC_DIR PREPAID_HOME

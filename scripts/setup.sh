@@ -3,7 +3,7 @@
 source "$(dirname "$0")/common.sh"
 
 APT_PACKAGES=(postgresql postgresql-contrib libpq-dev libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev
-              chromium wkhtmltopdf socat fonts-noto-cjk git)
+              chromium wkhtmltopdf poppler-utils socat fonts-noto-cjk git)
 
 install_system_packages() {  # [package...]: default all of APT_PACKAGES
     local missing=() p wanted=("$@")

@@ -3,7 +3,8 @@
 # database, the pytest suites, and the linters; ends with "N passed, M failed".
 source "$(dirname "$0")/common.sh"
 
-[ -n "$(installed_odoo_src)" ] || "$PROJECT_DIR/scripts/setup.sh"
+# Idempotent and quick once done; catches packages and requirements added since last time.
+"$PROJECT_DIR/scripts/setup.sh"
 require_odoo
 pg_start
 

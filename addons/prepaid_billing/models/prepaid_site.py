@@ -8,10 +8,19 @@ class PrepaidSite(models.Model):
 
     _inherit = "prepaid.site"
 
+    # Computed on read like the current account they come from (not stored, no dependency:
+    # the account of a room is itself looked up on read).
     account_balance = fields.Monetary(
-        string="Balance", related="account_id.balance", currency_field="account_currency_id"
+        string="Balance", compute="_compute_account_money", currency_field="account_currency_id"
     )
-    account_currency_id = fields.Many2one(related="account_id.currency_id")
+    account_currency_id = fields.Many2one("res.currency", compute="_compute_account_money")
     account_alarm_level = fields.Selection(
-        ALARM_LEVELS, string="Alarm Level", related="account_id.alarm_level"
+        ALARM_LEVELS, string="Alarm Level", compute="_compute_account_money"
     )
+
+    def _compute_account_money(self):
+        for site in self:
+            account = site.account_id
+            site.account_balance = account.balance
+            site.account_currency_id = account.currency_id
+            site.account_alarm_level = account.alarm_level or False
