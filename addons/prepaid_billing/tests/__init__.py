@@ -22,6 +22,7 @@ from . import test_fee
 from . import test_portal
 from . import test_portal_label
 from . import test_portal_ui
+from . import test_portal_concurrency
 from . import test_debt
 from . import test_apportion
 from . import test_reports
