@@ -29,6 +29,8 @@ MONEY_FIELDS = (
     "cutoff_threshold",
     "credit_limit",
 )
+# What a meter that keeps the balance is told (see ``_send_thresholds_to_meters``).
+THRESHOLD_FIELDS = ("alarm1_threshold", "alarm2_threshold", "alarm3_threshold", "cutoff_threshold")
 # Changed only by the actions (open, suspend, resume, close).
 STATE_FIELDS = ("state", "date_open", "date_closed")
 
@@ -266,7 +268,10 @@ class PrepaidAccount(models.Model):
         # account a room outside their sites.
         if vals.get("room_id") and not self.env.su:
             self.env["prepaid.site"].browse(vals["room_id"]).check_access("read")
-        return super().write(vals)
+        res = super().write(vals)
+        if any(name in vals for name in THRESHOLD_FIELDS):
+            self.filtered(lambda a: a.state == "open")._send_thresholds_to_meters()
+        return res
 
     # === ACCESS POLICY === #
 
@@ -432,7 +437,17 @@ class PrepaidAccount(models.Model):
         meters = self.meter_ids.filtered(lambda m: m.state in ("draft", "suspended"))
         if meters:
             meters.action_activate()
+        self._send_thresholds_to_meters()
         return True
+
+    def _send_thresholds_to_meters(self):
+        """Meters that keep the balance raise the alarms and cut off by themselves: they get
+        the account's thresholds (the platform raises them for the other accounts)."""
+        meters = self.filtered(lambda a: a.billing_mode == "prepaid_meter").meter_ids.filtered(
+            lambda m: m.state == "active" and m.model_id.has_meter_balance
+        )
+        if meters:
+            meters.sudo()._set_thresholds()
 
     def _open_batch(self):
         """Open every account of ``self`` that can be opened; each one on its own, so that one

@@ -18,6 +18,7 @@ HARDWARE_ACTIONS = (
     "read_now",
     "write_credit",
     "set_tariff",
+    "set_thresholds",
 )
 # The activity type of a request that a person carries out at the meter.
 MANUAL_OPERATION_TYPE = "prepaid_meter.mail_activity_type_meter_operation"
@@ -151,6 +152,26 @@ class PrepaidMeter(models.Model):
             )
         return self._hardware_action("set_tariff", tariff=tariff)
 
+    def _set_thresholds(self):
+        """Write the alarm thresholds and the cut-off balance of each meter's account to the
+        meter, for meters that keep the balance (and raise the alarms) themselves. Private:
+        the account calls it when it opens and when its thresholds change.
+
+        :return: what ``_request_hardware_action`` returns, one request per meter
+        """
+        requests = []
+        for account, meters in self.grouped("account_id").items():
+            if not account:
+                continue
+            thresholds = {
+                "alarm1": account.alarm1_threshold,
+                "alarm2": account.alarm2_threshold,
+                "alarm3": account.alarm3_threshold,
+                "cutoff": account.cutoff_threshold,
+            }
+            requests.append(meters._hardware_action("set_thresholds", thresholds=thresholds))
+        return requests[0].concat(*requests[1:]) if requests else None
+
     def action_send_tariff(self):
         """Write the account's tariff for the meter's utility to each meter."""
         results = []
@@ -258,7 +279,7 @@ class PrepaidMeter(models.Model):
                     "and record a manual reading.",
                     **names,
                 )
-            elif action == "write_credit" and not model.has_meter_balance:
+            elif action in ("write_credit", "set_thresholds") and not model.has_meter_balance:
                 errors[meter] = self.env._(
                     "Meter %(meter)s (model %(model)s) does not keep a balance: its credit is "
                     "kept by the platform.",
@@ -294,9 +315,12 @@ class PrepaidMeter(models.Model):
         cannot reach.
 
         :param str action: one of ``relay_on``, ``relay_off``, ``valve_open``,
-            ``valve_close``, ``read_now``, ``write_credit``, ``set_tariff``
+            ``valve_close``, ``read_now``, ``write_credit``, ``set_tariff``,
+            ``set_thresholds``
         :param values: parameters of the action: ``amount`` (float, company currency) for
-            ``write_credit``, ``tariff`` (``prepaid.tariff`` record) for ``set_tariff``
+            ``write_credit``, ``tariff`` (``prepaid.tariff`` record) for ``set_tariff``,
+            ``thresholds`` (``{"alarm1", "alarm2", "alarm3", "cutoff"}``: floats, company
+            currency) for ``set_thresholds``
         :return: the records standing for the requests, one per meter (``mail.activity`` by
             default)
         """
@@ -364,6 +388,21 @@ class PrepaidMeter(models.Model):
                 currency_obj=self.company_id.currency_id,
             )
             return self.env._("Write a credit of %(amount)s to the meter", amount=amount)
+        if action == "set_thresholds":
+            thresholds = values.get("thresholds") or {}
+            currency = self.company_id.currency_id
+
+            def money(key):
+                return formatLang(self.env, thresholds.get(key, 0.0), currency_obj=currency)
+
+            return self.env._(
+                "Write the alarm thresholds to the meter: %(alarm1)s, %(alarm2)s, %(alarm3)s; "
+                "cut-off at %(cutoff)s",
+                alarm1=money("alarm1"),
+                alarm2=money("alarm2"),
+                alarm3=money("alarm3"),
+                cutoff=money("cutoff"),
+            )
         if action == "set_tariff":
             tariff = values.get("tariff")
             return self.env._(

@@ -226,6 +226,35 @@ class TestMeterHardwareActions(PrepaidMeterCommon):
         meter.invalidate_recordset(["hardware_pending"])
         self.assertFalse(meter.hardware_pending)
 
+    def test_meters_keeping_the_balance_get_the_thresholds(self):
+        """For accounts billed on the meter, the meter raises the alarms and cuts off: it is
+        sent the account's thresholds when the account opens and when they change."""
+        model = self._create_meter_model("Balance Meter", has_meter_balance=True, has_relay=True)
+        meter = self._create_meter(model=model)
+        account = self._create_account(
+            meters=meter,
+            billing_mode="prepaid_meter",
+            alarm1_threshold=30.0,
+            alarm2_threshold=20.0,
+            alarm3_threshold=10.0,
+            cutoff_threshold=0.0,
+        )
+        account.action_open()
+        self.assertEqual(
+            self._pending(meter).summary,
+            "Write the alarm thresholds to the meter: $\xa030.00, $\xa020.00, $\xa010.00; "
+            "cut-off at $\xa00.00",
+        )
+        account.alarm1_threshold = 50.0
+        self.assertIn("$\xa050.00", self._pending(meter)[-1].summary)
+        # Billed on the platform: the platform raises the alarms, nothing is sent.
+        room = self._create_room("Room 102")
+        plain_meter = self._create_meter(model=self._create_meter_model("Plain"), room=room)
+        self._create_account(meters=plain_meter, room=room).action_open()
+        self.assertFalse(self._pending(plain_meter))
+        with self.assertRaisesRegex(UserError, "does not keep a balance"):
+            plain_meter._hardware_action("set_thresholds", thresholds={})
+
     def test_relay_actions_create_activities(self):
         meter = self._create_meter()
         activity = meter.action_relay_off()
