@@ -72,6 +72,9 @@ class PrepaidAccount(models.Model):
         "contacts: they see its balance, consumption and ledger and may top it up.",
     )
 
+    # Staff notes are not the tenant's to read (portal users read their own accounts).
+    note = fields.Html(groups="base.group_user")
+
     # === COMPUTE METHODS === #
 
     def _compute_access_url(self):  # pylint: disable=missing-return
@@ -200,3 +203,10 @@ class PrepaidAccount(models.Model):
                 )
             )
         return notices
+
+
+class PrepaidMeter(models.Model):
+    _inherit = "prepaid.meter"
+
+    # Staff notes are not the tenant's to read (portal users read the meters of their accounts).
+    note = fields.Html(groups="base.group_user")

@@ -307,6 +307,11 @@ class TestPortalSecurity(PrepaidPortalCommon):
         free = self.sts_meter._sts_issue_credit(5, origin="EARLIER", free_reason="Test")
         found = self.rpc(user, "prepaid.sts.token", "search_read", [], fields=["digits"])
         self.assertNotIn(free.id, {row["id"] for row in found})
+        # Staff notes stay with the staff.
+        for records in (self.account, self.account.meter_ids):
+            with self.assertRaises(xmlrpc.client.Fault) as caught:
+                self.rpc(user, records._name, "read", records.ids, ["note"])
+            self.assertIn("note", caught.exception.faultString)
         # Read only: nothing is written from the portal.
         with self.assertRaises(xmlrpc.client.Fault):
             self.rpc(user, "prepaid.account", "write", self.account.ids, {"note": "mine"})
