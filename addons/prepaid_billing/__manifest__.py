@@ -32,6 +32,7 @@
         "data/prepaid_fee_data.xml",
         "data/prepaid_apportion_data.xml",
         "data/prepaid_refund_data.xml",
+        "data/prepaid_finance_data.xml",
         # Views and reports.
         "views/prepaid_sts_provider_views.xml",
         "views/prepaid_sts_vending_key_views.xml",

@@ -10,6 +10,7 @@ from . import prepaid_topup
 from . import prepaid_refund
 from . import prepaid_meter_balance
 from . import prepaid_finance_order
+from . import prepaid_finance_invoice
 from . import prepaid_rating_line
 from . import prepaid_rating
 from . import prepaid_reading

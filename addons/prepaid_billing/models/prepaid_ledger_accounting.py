@@ -25,6 +25,18 @@ class PrepaidLedgerLine(models.Model):
         index="btree_not_null",
         help="The daily summary entry that carries this line into accounting.",
     )
+    to_invoice = fields.Boolean(
+        readonly=True,
+        help="Consumption of an account invoiced each month: summarised to the unbilled "
+        "consumption, recognised by the monthly invoice.",
+    )
+    invoice_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        readonly=True,
+        index="btree_not_null",
+        help="The monthly invoice that billed this line.",
+    )
 
 
 class PrepaidLedgerAccounting(models.AbstractModel):
@@ -46,41 +58,53 @@ class PrepaidLedgerAccounting(models.AbstractModel):
         Line.flush_model()
         self.env.cr.execute(
             SQL(
-                """SELECT company_id, kind IN %(revenue)s AS revenue, COALESCE(utility, ''),
-                          (create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day,
-                          sum(amount), array_agg(id)
-                     FROM prepaid_ledger_line
-                    WHERE move_id IS NULL AND kind NOT IN %(payments)s
-                      AND (create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date < %(today)s
-                 GROUP BY 1, 2, 3, 4
-                 ORDER BY 4, 1, 2, 3""",
+                """SELECT l.company_id, l.kind IN %(revenue)s AS revenue,
+                          COALESCE(l.utility, ''),
+                          (l.create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day,
+                          l.kind IN %(revenue)s AND COALESCE(a.invoice_consumption, FALSE)
+                              AS to_invoice,
+                          sum(l.amount), array_agg(l.id)
+                     FROM prepaid_ledger_line l
+                     JOIN prepaid_account a ON a.id = l.account_id
+                    WHERE l.move_id IS NULL AND l.kind NOT IN %(payments)s
+                      AND (l.create_date AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
+                          < %(today)s
+                 GROUP BY 1, 2, 3, 4, 5
+                 ORDER BY 4, 1, 2, 3, 5""",
                 revenue=REVENUE_KINDS,
                 payments=PAYMENT_KINDS,
                 tz=tz.zone,
                 today=today,
             )
         )
+        rows = self.env.cr.fetchall()
         moves = self.env["account.move"]
-        for company_id, revenue, utility, day, total, line_ids in self.env.cr.fetchall():
+        for company_id, revenue, utility, day, to_invoice, total, line_ids in rows:
             company = self.env["res.company"].browse(company_id)._prepaid_get_accounting()
-            move = self._post_summary(company, revenue, utility, day, float(total))
+            move = self._post_summary(
+                company, revenue, utility, day, float(total), to_invoice=to_invoice
+            )
             self.env.cr.execute(
                 SQL(
-                    "UPDATE prepaid_ledger_line SET move_id = %s WHERE id = ANY(%s)",
+                    """UPDATE prepaid_ledger_line SET move_id = %s, to_invoice = %s
+                        WHERE id = ANY(%s)""",
                     move.id,
+                    to_invoice,
                     line_ids,
                 )
             )
             moves |= move
-        Line.invalidate_model(["move_id"])
+        Line.invalidate_model(["move_id", "to_invoice"])
         return moves
 
     @api.model
-    def _post_summary(self, company, revenue, utility, day, total):
+    def _post_summary(self, company, revenue, utility, day, total, to_invoice=False):
         """One entry moving ``total`` (the sum of the wallet lines: negative when tenants
         consumed) between the prepayments and the counterpart accounts: the utility's revenue
         (net of the utility's sales tax, when one is set: the tariffs' prices include it, and
-        the tax goes to the tax's own account) or the adjustments."""
+        the tax goes to the tax's own account), the adjustments, or, for the consumption of
+        accounts invoiced each month (``to_invoice``), the unbilled consumption: the monthly
+        invoice recognises the revenue and its tax (see ``prepaid.finance.invoice``)."""
         if revenue:
             label = self.env._("Utility consumption %(utility)s %(day)s", utility=utility, day=day)
         else:
@@ -92,7 +116,13 @@ class PrepaidLedgerAccounting(models.AbstractModel):
                 "balance": currency.round(-total),
             }
         ]
-        lines += self._get_summary_counterpart_lines(company, revenue, utility, total)
+        if to_invoice:
+            label = self.env._(
+                "Utility consumption to invoice %(utility)s %(day)s", utility=utility, day=day
+            )
+            lines.append({"account_id": company.prepaid_unbilled_account_id.id, "balance": total})
+        else:
+            lines += self._get_summary_counterpart_lines(company, revenue, utility, total)
         move = (
             self.env["account.move"]
             .sudo()

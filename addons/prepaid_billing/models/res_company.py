@@ -47,6 +47,14 @@ class ResCompany(models.Model):
         check_company=True,
         help="Counterpart of opening balances, adjustments and transfers between wallets.",
     )
+    prepaid_unbilled_account_id = fields.Many2one(
+        "account.account",
+        string="Unbilled Utility Consumption Account",
+        check_company=True,
+        help="Consumption of accounts invoiced each month: the daily summaries move it from "
+        "the prepayments to this account, and the monthly invoice, paid by the prepayment, "
+        "clears it.",
+    )
     prepaid_summary_journal_id = fields.Many2one(
         "account.journal",
         string="Utility Consumption Journal",
@@ -136,6 +144,10 @@ class ResCompany(models.Model):
         if not company.prepaid_revenue_water_account_id:
             values["prepaid_revenue_water_account_id"] = new_account(
                 self.env._("Water Sales"), "income"
+            ).id
+        if not company.prepaid_unbilled_account_id:
+            values["prepaid_unbilled_account_id"] = new_account(
+                self.env._("Unbilled Utility Consumption"), "liability_current"
             ).id
         if not company.prepaid_adjustment_account_id:
             values["prepaid_adjustment_account_id"] = new_account(

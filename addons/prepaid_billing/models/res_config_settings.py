@@ -37,3 +37,6 @@ class ResConfigSettings(models.TransientModel):
     prepaid_meter_balance_tolerance = fields.Monetary(
         related="company_id.prepaid_meter_balance_tolerance", readonly=False
     )
+    prepaid_unbilled_account_id = fields.Many2one(
+        related="company_id.prepaid_unbilled_account_id", readonly=False
+    )

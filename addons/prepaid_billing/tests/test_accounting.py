@@ -1,6 +1,9 @@
 from datetime import date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -187,3 +190,84 @@ class TestAccounting(PrepaidMeterTestMixin, AccountTestInvoicingCommon):
             lines,
             [{"account_id": self.company.prepaid_revenue_water_account_id.id, "balance": -9.0}],
         )
+
+    def test_monthly_invoice_paid_by_the_prepayment(self):
+        vat = self.company_data["default_tax_sale"].copy(
+            {"name": "VAT 13% included", "amount": 13.0, "price_include_override": "tax_included"}
+        )
+        self.company.prepaid_electricity_tax_id = vat
+        with self.assertRaises(AccessError):
+            self.account.with_user(self.operator_user).invoice_consumption = True
+        self.account.with_user(self.manager_user).invoice_consumption = True
+        other = self._create_open_account(electricity_tariff_id=self.flat.id)
+        other.date_open = date(2026, 2, 1)
+        self._sell(200.0)
+        self.env["prepaid.topup.counter"].with_user(self.operator_user).create(
+            {"account_id": other.id, "amount": 50.0}
+        ).action_sell()
+        self.env["prepaid.ledger"]._post(
+            [{"account": other, "kind": "consumption", "amount": -4.0, "key": "other-use"}]
+        )
+        start = datetime(2026, 3, 1)
+        self.env["prepaid.reading"]._ingest(
+            [(self.meter.id, start + timedelta(hours=hour), hour * 10.0) for hour in range(5)]
+        )
+        self.env["prepaid.rating"]._rate_accounts(self.account)
+        self.assertEqual(self.account.balance, 180.0)  # 40 kWh at 0.50, tax included
+        tomorrow = date.today() + timedelta(days=1)
+        Accounting = self.env["prepaid.ledger.accounting"]
+        Invoicing = self.env["prepaid.finance.invoice"]
+        summaries = Accounting._cron_post_daily_summaries(today=tomorrow)
+        company = self.company
+        unbilled = company.prepaid_unbilled_account_id
+        # The invoiced account's consumption waits in the unbilled consumption; the other
+        # account's goes to the revenue as before.
+        self.assertEqual(
+            sum(
+                summaries.line_ids.filtered(lambda line: line.account_id == unbilled).mapped(
+                    "credit"
+                )
+            ),
+            20.0,
+        )
+        revenue = company.prepaid_revenue_electricity_account_id
+        self.assertEqual(
+            sum(
+                summaries.line_ids.filtered(lambda line: line.account_id == revenue).mapped(
+                    "credit"
+                )
+            ),
+            4.0,
+        )
+        # Not before the month is over.
+        self.assertFalse(Invoicing._cron_invoice_months(today=date.today()))
+        next_month = date.today().replace(day=1) + relativedelta(months=1)
+        invoice = Invoicing._cron_invoice_months(today=next_month)
+        self.assertRecordValues(
+            invoice,
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.tenant.id,
+                    "state": "posted",
+                    "amount_total": 20.0,
+                    "amount_untaxed": 17.70,
+                    "amount_tax": 2.30,
+                    "payment_state": "paid",
+                    "prepaid_account_id": self.account.id,
+                }
+            ],
+        )
+        self.assertEqual(invoice.invoice_line_ids.tax_ids, vat)
+        lines = self.account.ledger_line_ids.filtered(lambda line: line.kind == "consumption")
+        self.assertEqual(lines.invoice_id, invoice)
+        self.assertFalse(Invoicing._cron_invoice_months(today=next_month))  # invoiced once
+        balance = sum(
+            self.env["account.move.line"]
+            .search([("account_id", "=", unbilled.id), ("parent_state", "=", "posted")])
+            .mapped("balance")
+        )
+        self.assertEqual(balance, 0.0)
+        figures = self.figures()
+        self.assertEqual((figures["wallets"], figures["accounting"]), (226.0, 226.0))
+        self.assertEqual(figures["difference"], 0.0)
