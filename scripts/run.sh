@@ -22,9 +22,12 @@ if psql -p "$PG_PORT" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname=
     # shellcheck disable=SC2046
     $(odoo_cmd) -d "$DB" "${args[@]}" --stop-after-init
 else
-    say "Creating database $DB with demo data ($ADDONS)"
+    # PREPAID_DEMO_LANG=zh_CN: the demo in Chinese (language, tenant, site and user names).
+    lang_args=()
+    [ -n "${PREPAID_DEMO_LANG:-}" ] && lang_args+=(--load-language="$PREPAID_DEMO_LANG")
+    say "Creating database $DB with demo data ($ADDONS) ${PREPAID_DEMO_LANG:-}"
     # shellcheck disable=SC2046
-    $(odoo_cmd) -d "$DB" -i "$ADDONS" --stop-after-init
+    $(odoo_cmd) -d "$DB" -i "$ADDONS" "${lang_args[@]}" --stop-after-init
 fi
 cat <<MSG
 

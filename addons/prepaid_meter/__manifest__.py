@@ -47,6 +47,7 @@
         "demo/prepaid_account_demo.xml",
         # Readings last: generated for the demo meters.
         "demo/prepaid_reading_demo.xml",
+        "demo/res_company_localize_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -494,6 +494,20 @@ class PrepaidAccount(models.Model):
         "Willow",
     )
     _DEMO_TENANT_SECOND = ("Tea House", "Bakery", "Pharmacy", "Bookstore", "Noodle Bar", "Florist")
+    # The demo in Chinese (a database created with --load-language=zh_CN): Chinese shop names.
+    _DEMO_TENANT_FIRST_ZH = (
+        "金源",
+        "翠玉",
+        "莲香",
+        "港湾",
+        "旭日",
+        "枫林",
+        "兰亭",
+        "明珠",
+        "峰顶",
+        "柳岸",
+    )
+    _DEMO_TENANT_SECOND_ZH = ("茶馆", "面包坊", "大药房", "书店", "面馆", "花店")
 
     @api.model
     def _demo_generate_accounts(self, buildings="abc", floors=4, rooms_per_floor=5):
@@ -518,6 +532,7 @@ class PrepaidAccount(models.Model):
         }
         water_tariff = tariff("tiered_water")
         IrModelData = self.env["ir.model.data"]
+        chinese = self.env["res.company"]._prepaid_demo_in_chinese()
         partner_xmlid_prefix = "prepaid_meter.prepaid_partner_tenant_"
         accounts = self.browse()
         position = 0
@@ -532,16 +547,26 @@ class PrepaidAccount(models.Model):
                     account_xmlid = f"prepaid_meter.prepaid_account_{code.lower()}_demo"
                     if not room or self.env.ref(account_xmlid, raise_if_not_found=False):
                         continue
-                    first = self._DEMO_TENANT_FIRST[(position - 1) % len(self._DEMO_TENANT_FIRST)]
+                    index = position - 1
+                    first = self._DEMO_TENANT_FIRST[index % len(self._DEMO_TENANT_FIRST)]
                     second = self._DEMO_TENANT_SECOND[
-                        (position - 1)
-                        // len(self._DEMO_TENANT_FIRST)
-                        % len(self._DEMO_TENANT_SECOND)
+                        index // len(self._DEMO_TENANT_FIRST) % len(self._DEMO_TENANT_SECOND)
                     ]
+                    name = f"{first} {second}"
+                    if chinese:
+                        name = (
+                            self._DEMO_TENANT_FIRST_ZH[index % len(self._DEMO_TENANT_FIRST_ZH)]
+                            + self._DEMO_TENANT_SECOND_ZH[
+                                index
+                                // len(self._DEMO_TENANT_FIRST_ZH)
+                                % len(self._DEMO_TENANT_SECOND_ZH)
+                            ]
+                        )
                     partner = self.env["res.partner"].create(
                         {
-                            "name": f"{first} {second}",
+                            "name": name,
                             "is_company": True,
+                            "lang": "zh_CN" if chinese else False,
                             "email": f"{first}.{second}@example.com".lower().replace(" ", ""),
                             "phone": f"+86 21 5555 {position:04d}",
                             "street": self.env._("Golden Plaza, Shop %(room)s", room=code),

@@ -1,4 +1,14 @@
-from odoo import api, models
+from odoo import api, models, tools
+
+# The demo in Chinese: names of the demo records that are data (not generated).
+DEMO_NAMES_ZH = {
+    "prepaid_meter.prepaid_site_plaza_demo": "金色广场",
+    "prepaid_meter.prepaid_site_building_a_demo": "A座",
+    "prepaid_meter.prepaid_site_building_b_demo": "B座",
+    "prepaid_meter.prepaid_site_building_c_demo": "C座",
+    "prepaid_meter.prepaid_meter_user_operator_a_demo": "陈美",
+    "prepaid_meter.prepaid_meter_user_operator_b_demo": "王俊",
+}
 
 
 class ResCompany(models.Model):
@@ -11,3 +21,27 @@ class ResCompany(models.Model):
         company = self.env.ref("base.main_company")
         company.partner_id.tz = "Asia/Shanghai"
         self.env.ref("base.user_admin").tz = "Asia/Shanghai"
+
+    @api.model
+    def _prepaid_demo_in_chinese(self):
+        """The demo speaks Chinese when the database is created with ``--load-language``
+        zh_CN (``PREPAID_DEMO_LANG=zh_CN make run``, see the README)."""
+        return "zh_CN" in (tools.config.get("load_language") or "").split(",")
+
+    @api.model
+    def _prepaid_demo_localize(self):
+        """Demo in Chinese: Chinese site and user names, and the users read Chinese."""
+        if not self._prepaid_demo_in_chinese():
+            return
+        self.env["res.lang"]._activate_lang("zh_CN")
+        for xmlid, name in DEMO_NAMES_ZH.items():
+            record = self.env.ref(xmlid, raise_if_not_found=False)
+            if record:
+                record.name = name
+        floors = self.env["prepaid.site"].search([("site_type", "=", "floor")])
+        for floor in floors.filtered(lambda f: f.name.startswith("Floor ")):
+            floor.name = f"{floor.name.removeprefix('Floor ')}层"
+        users = self.env.ref("base.user_admin") | self.env["res.users"].search(
+            [("login", "in", ("operator.a", "operator.b"))]
+        )
+        users.write({"lang": "zh_CN"})

@@ -1,6 +1,9 @@
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import config
 
 from .common import PrepaidMeterCommon
 
@@ -202,3 +205,18 @@ class TestSite(PrepaidMeterCommon):
             many.mapped("offline_meter_count"), [1] * 12, "each room has one offline meter"
         )
         self.assertEqual(many.mapped("disconnected_meter_count"), [1] * 12)
+
+
+@tagged("post_install", "-at_install")
+class TestDemoInChinese(PrepaidMeterCommon):
+    def test_demo_speaks_chinese_only_when_created_in_chinese(self):
+        floor = self._create_site("Floor 7", site_type="floor", parent=self.building)
+        Company = self.env["res.company"]
+        with patch.dict(config.options, {"load_language": None}):
+            Company._prepaid_demo_localize()
+        self.assertEqual(floor.name, "Floor 7")
+        with patch.dict(config.options, {"load_language": "zh_CN"}):
+            self.assertTrue(Company._prepaid_demo_in_chinese())
+            Company._prepaid_demo_localize()
+        self.assertEqual(floor.name, "7层")
+        self.assertEqual(self.env.ref("base.user_admin").lang, "zh_CN")
