@@ -19,6 +19,7 @@
         "views/meter_gateway_views.xml",
         "views/meter_command_views.xml",
         "views/meter_comm_log_views.xml",
+        "views/meter_batch_task_views.xml",
         "views/prepaid_meter_views.xml",
         "views/meter_gateway_menus.xml",
     ],

@@ -294,7 +294,8 @@ class MeterCommand(models.Model):
                     user=self.env.user.name,
                 )
             commands |= created
-            self._trigger_dispatch()
+            if not self.env.context.get("meter_command_defer_trigger"):
+                self._trigger_dispatch()
         _logger.info(
             "Command %s queued for %d meter(s) by %s (%d new)",
             action,
