@@ -2,7 +2,8 @@
 
 import { registry } from "@web/core/registry";
 
-// Room monitoring -> a room -> its meters -> a meter form -> "Read Now" -> what happened.
+// The newcomer's path: room monitoring -> a room -> its account -> the account's meters -> a
+// meter form -> "Read Now" -> what happened.
 // Data: tests/test_ui.py (a room "Tour Room 1" with an offline meter "TOUR-0001").
 registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
     steps: () => [
@@ -42,7 +43,16 @@ registry.category("web_tour.tours").add("prepaid_room_monitoring_tour", {
             run: "click",
         },
         {
-            content: "Open the meters of the room",
+            content: "Open the room's current account",
+            trigger: ".o_form_view .o_field_widget[name=account_id] a.o_form_uri",
+            run: "click",
+        },
+        {
+            content: "The account form is open, with its billing mode",
+            trigger: ".o_form_view .o_field_widget[name=billing_mode]",
+        },
+        {
+            content: "Open the meters of the account",
             trigger: ".o_form_view button[name=action_view_meters]",
             run: "click",
         },
