@@ -390,8 +390,8 @@ class PrepaidApportionPool(models.Model):
 
     @api.model
     def _demo_generate_pool(self):
-        """A common meter for the corridors of building A's first floor, last month's readings,
-        a pool sharing it by area over the floor's rooms (billed), and last month shared
+        """A common meter for the corridors of building A's first floor, this month's readings,
+        a pool sharing it by area over the floor's rooms (billed), and this month shared
         (called from demo XML; idempotent)."""
         xmlid = "prepaid_billing.prepaid_apportion_pool_a_f1_demo"
         if self.env.ref(xmlid, raise_if_not_found=False):
@@ -410,20 +410,15 @@ class PrepaidApportionPool(models.Model):
                 "room_id": corridor.id,
                 "comm_address": "201",
                 "initial_reading": 0,
+                "max_load": 2000,
             }
         )
-        first = fields.Date.context_today(self).replace(day=1) - relativedelta(months=1)
+        # This month so far: the demo tenants moved in today.
+        first = fields.Date.context_today(self).replace(day=1)
+        start = datetime.combine(first, time(0, 5))
+        now = fields.Datetime.now().replace(microsecond=0)
         self.env["prepaid.reading"]._ingest(
-            [
-                (meter.id, datetime.combine(first, time(0, 5)), 0),
-                (meter.id, datetime.combine(first + relativedelta(days=14), time(12)), 412.5),
-                (
-                    meter.id,
-                    datetime.combine(first + relativedelta(months=1), time.min)
-                    - timedelta(minutes=5),
-                    861.25,
-                ),
-            ],
+            [(meter.id, start, 0), (meter.id, max(now - timedelta(minutes=10), start), 861.25)],
             "manual",
         )
         rooms = floor.child_ids.filtered(lambda r: r.site_type == "room" and r != corridor)

@@ -243,8 +243,11 @@ class PrepaidFeeItem(models.Model):
                 [*period_domain, ("room_id", "child_of", self.site_ids.ids)], order="id"
             ):
                 result[account] = (Decimal(1), None, None)
-        for assignment in self.assignment_ids:
-            if Account.search_count([*period_domain, ("id", "=", assignment.account_id.id)]):
+        if self.assignment_ids:
+            in_service = Account.search(
+                [*period_domain, ("id", "in", self.assignment_ids.account_id.ids)]
+            )
+            for assignment in self.assignment_ids.filtered(lambda a: a.account_id in in_service):
                 result[assignment.account_id] = (
                     Decimal(str(assignment.quantity)),
                     assignment.date_from,

@@ -3,6 +3,7 @@ threshold kept (Civil Code art. 944), flagged bad data, the scheduled action, an
 what through the external API."""
 
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -231,6 +232,41 @@ class TestFee(PrepaidFeeCommon):
             Fee._cron_charge_fees()
         self.assertEqual(fee.charge_ids.mapped("period_key"), ["2026-03"])
         self.assertEqual(self.account.balance, 690.0)
+
+    def test_a_run_killed_midway_is_charged_exactly_once_when_rerun(self):
+        accounts = self.account | self._create_open_account(room=self._create_room("R2"))
+        for account in accounts:
+            account.sudo().date_open = date(2025, 1, 1)
+            self.credit(account, 500.0)
+        property_fee = self._create_fee(amount=100.0)
+        garbage = self._create_fee(name="Garbage", kind="garbage", amount=10.0)
+        Ledger = type(self.env["prepaid.ledger"])
+        post = Ledger._post
+
+        def dies_on_garbage(ledger, entries):
+            entries = list(entries)
+            if any(entry["key"].startswith(f"fee:{garbage.id}:") for entry in entries):
+                raise UserError(self.env._("worker killed"))
+            return post(ledger, entries)
+
+        Fee = self.env["prepaid.fee.item"]
+        with (
+            freeze_time("2026-03-02"),
+            patch.object(Ledger, "_post", dies_on_garbage),
+            self.assertLogs("odoo.addons.prepaid_billing.models.prepaid_fee_item", "ERROR") as logs,
+        ):
+            Fee._cron_charge_fees()
+        self.assertIn("could not charge period 2026-03", logs.output[0])
+        # The property fee was charged; nothing of the garbage fee is left, not even a charge.
+        self.assertEqual(len(property_fee.charge_ids), 2)
+        self.assertFalse(garbage.charge_ids)
+        self.assertEqual(accounts.mapped("balance"), [400.0, 400.0])
+        with freeze_time("2026-03-03"):
+            Fee._cron_charge_fees()
+        self.assertEqual(len(property_fee.charge_ids), 2)
+        self.assertEqual(len(garbage.charge_ids), 2)
+        self.assertEqual(accounts.mapped("balance"), [390.0, 390.0])
+        self.assertFalse(accounts._check_ledger_balances())
 
     def test_a_wallet_fee_posted_in_the_same_run_on_many_accounts(self):
         accounts = self.account | self.env["prepaid.account"].concat(
