@@ -1,9 +1,6 @@
-from unittest.mock import patch
-
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
-from odoo.tools import config
 
 from .common import PrepaidMeterCommon
 
@@ -212,11 +209,17 @@ class TestDemoInChinese(PrepaidMeterCommon):
     def test_demo_speaks_chinese_only_when_created_in_chinese(self):
         floor = self._create_site("Floor 7", site_type="floor", parent=self.building)
         Company = self.env["res.company"]
-        with patch.dict(config.options, {"load_language": None}):
-            Company._prepaid_demo_localize()
+        admin = self.env.ref("base.user_admin")
+        self.assertEqual(admin.lang, "en_US")
+        Company._prepaid_demo_localize()
         self.assertEqual(floor.name, "Floor 7")
-        with patch.dict(config.options, {"load_language": "zh_CN"}):
-            self.assertTrue(Company._prepaid_demo_in_chinese())
-            Company._prepaid_demo_localize()
+        self.env["res.lang"]._activate_lang("zh_CN")
+        admin.lang = "zh_CN"  # a database created in Chinese
+        self.assertTrue(Company._prepaid_demo_in_chinese())
+        Company._prepaid_demo_localize()
         self.assertEqual(floor.name, "7层")
-        self.assertEqual(self.env.ref("base.user_admin").lang, "zh_CN")
+        operator = self.env.ref(
+            "prepaid_meter.prepaid_meter_user_operator_a_demo", raise_if_not_found=False
+        )
+        if operator:  # with the demo data
+            self.assertEqual((operator.name, operator.lang), ("陈美", "zh_CN"))
