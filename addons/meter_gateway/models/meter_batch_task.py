@@ -236,6 +236,11 @@ class MeterBatchTask(models.Model):
             reason = False
             if not meter.sudo().gateway_id.active:
                 reason = self.env._("No gateway reaches this meter.")
+            elif not meter._gateway_can(self.action):
+                reason = self.env._(
+                    "The gateway cannot do this on this meter model (protocol or register not "
+                    "available)."
+                )
             elif self.action in HARDWARE_ACTIONS:
                 errors = meter._get_hardware_action_errors(self.action, **values)
                 reason = errors.get(meter, False)

@@ -14,8 +14,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-import psycopg2.errors
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -56,8 +54,7 @@ class MeterGateway(models.Model):
     @api.model
     def _run_due(self, limit):
         self.env["meter.command"]._expire_overdue()
-        self._commit()
-        gateways, owner = self._claim_with_retry(limit)
+        gateways, owner = self._claim_in_own_transaction(limit)
         self._commit()  # the leases are visible to the other workers from now on
         try:
             gateways._visit()
@@ -70,19 +67,16 @@ class MeterGateway(models.Model):
             self.env.ref("meter_gateway.meter_gateway_cron_run")._trigger()
         return gateways
 
-    def _claim_with_retry(self, limit, attempts=3):
-        """Claim gateways; another worker committing its lease on a row between our snapshot
-        and our lock makes PostgreSQL refuse ours (repeatable read): try again in a new
-        transaction, with a fresh snapshot."""
-        for attempt in range(attempts):
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    return self._claim_gateways(limit)
-            except psycopg2.errors.SerializationFailure:
-                if _testing() or attempt == attempts - 1:
-                    raise
-                self.env.cr.rollback()
-        return self.browse(), None
+    def _claim_in_own_transaction(self, limit):
+        """Claim gateways in a transaction of their own at READ COMMITTED: under Odoo's
+        REPEATABLE READ, a lease another worker commits between our snapshot and our row lock
+        makes PostgreSQL refuse the lock (serialization failure); read committed re-reads
+        such rows and SKIP LOCKED passes the locked ones, which is what a queue claim needs.
+        (Under tests, with no commits, the claim runs in the test's transaction.)"""
+        if not _testing():
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+            self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return self._claim_gateways(limit)
 
     def _commit(self):
         if not _testing():

@@ -306,11 +306,45 @@ class PrepaidMeter(models.Model):
             ),
         )
 
+    def _gateway_can(self, action):
+        """Whether the meter's gateway can carry out ``action`` on it with the drivers of
+        this addon and the register map of its model (never guessed: a register the map
+        leaves null is a function the meter does not offer through the gateway)."""
+        self.ensure_one()
+        meter = self.sudo()
+        if not meter.gateway_id.active or meter.gateway_id.kind == "dlms_tcp":
+            return False
+        protocol = meter.model_id.protocol
+        if protocol not in ("modbus_rtu", "modbus_tcp", "dlt645"):
+            return False
+        if action == "read_now":
+            return True
+        if action == "sync_clock":
+            return protocol == "dlt645"
+        if action in ("relay_on", "relay_off", "valve_open", "valve_close"):
+            if protocol == "dlt645":
+                return True
+            prepaid = (meter.model_id.get_register_map().get("prepaid")) or {}
+            return bool(prepaid.get("relay_command") or prepaid.get("valve_command"))
+        # Credit, tariff, thresholds: no documented register in the catalogue's maps.
+        return False
+
     def _request_hardware_action(self, action, **values):
-        """Queue real commands for the meters on a gateway; the others get the default
-        (activities for the staff). See prepaid_meter's docstring for the contract."""
-        on_gateway = self.filtered(lambda m: m.sudo().gateway_id.active)
+        """Queue real commands for the meters whose gateway can carry ``action`` out; the
+        others get the default (activities for the staff), with a note saying why when they
+        are on a gateway. See prepaid_meter's docstring for the contract."""
+        on_gateway = self.filtered(lambda m: m._gateway_can(action))
         others = self - on_gateway
+        for meter in others.filtered(lambda m: m.sudo().gateway_id.active):
+            meter.sudo().message_post(
+                body=self.env._(
+                    "Gateway %(gateway)s cannot do this on model %(model)s (protocol or register "
+                    "not available): %(what)s is left to the staff.",
+                    gateway=meter.sudo().gateway_id.display_name,
+                    model=meter.model_id.name,
+                    what=meter._get_hardware_action_summary(action, **values),
+                )
+            )
         result = self.env["meter.command"]
         if on_gateway:
             result = self.env["meter.command"]._queue(on_gateway, action, **values)

@@ -201,19 +201,36 @@ class TestMeterCommand(MeterGatewayCommon):
         self.assertEqual(command.error_code, "device")
         self.assertTrue(self.sim_of(meter).relay_closed)
 
-    def test_unsupported_function_fails_at_once(self):
-        """No register map of the catalogue documents a credit register: the command fails
-        with that reason, the meter is not reported offline for it."""
-        model = self.model_sim
-        model.has_meter_balance = True
+    def test_what_the_gateway_cannot_do_stays_manual(self):
+        """No register map of the catalogue documents a credit register, and the Acrel map
+        leaves its relay register null: those requests stay activities for the staff, with a
+        note on the meter; nothing is sent, the meter is not reported offline for it."""
+        self.model_sim.has_meter_balance = True
         meter = self.meters_modbus[0]
-        command = meter._write_credit(50.0)
+        result = meter._write_credit(50.0)
+        self.assertEqual(result._name, "mail.activity")
+        self.assertIn("cannot do this", meter.message_ids[:1].body)
+        acrel = self._create_meter(comm_address="5", gateway_id=self.gateway_modbus.id)
+        self.assertEqual(acrel.action_relay_off()._name, "mail.activity")
+        self.assertEqual(acrel.action_read_now()._name, "meter.command")
+        self.assertFalse(
+            self.env["meter.command"].search(
+                [("meter_id", "in", (meter | acrel).ids), ("action", "!=", "read_now")]
+            )
+        )
+
+    def test_credit_commands_never_merged_and_fail_clearly(self):
+        """A service queueing credit writes directly: two sales of the same amount are two
+        writes; the drivers refuse what the map does not have, with that reason."""
+        meter = self.meters_modbus[0]
+        Command = self.env["meter.command"]
+        first = Command._queue(meter, "write_credit", amount=50.0)
+        second = Command._queue(meter, "write_credit", amount=50.0)
+        self.assertNotEqual(first, second)
         self.run_cron()
-        self.assertEqual(command.state, "failed")
-        self.assertEqual(command.error_code, "unsupported")
+        self.assertEqual(first.state, "failed")
+        self.assertEqual(first.error_code, "unsupported")
         self.assertEqual(meter.comm_failure_count, 0)
-        # Two sales of the same amount are two credit writes.
-        self.assertNotEqual(meter._write_credit(50.0), meter._write_credit(50.0))
 
     def test_deadline_expires(self):
         meter = self.meters_modbus[0]

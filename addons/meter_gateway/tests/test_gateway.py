@@ -62,10 +62,11 @@ class TestGateway(PrepaidAccessTestMixin, MeterGatewayCommon, HttpCase):
         action = gateway.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertRegex(action["params"]["message"], "gurux-dlms|DLMS/COSEM")
-        command = meter.action_read_now()
+        # No DLMS driver: requests stay with the staff, polls say why on the gateway.
+        self.assertEqual(meter.action_read_now()._name, "mail.activity")
         self.run_cron()
-        self.assertEqual(command.state, "failed")
-        self.assertIn(command.error_code, ("configuration", "unsupported"))
+        self.assertRegex(gateway.last_error, "gurux-dlms|DLMS/COSEM")
+        self.assertEqual(meter.online_state, "unknown", "a settings problem is not the meter's")
 
     def test_credentials_write_only_for_administrators(self):
         meter = self.meters_dlt645[0]

@@ -3,6 +3,7 @@ batch ingestion, online/offline detection, clock synchronisation, leases shared 
 cron workers (real database connections in threads)."""
 
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from odoo import api, fields
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
 
-from ..simulators import Fault, LineTiming
+from ..simulators import SIMULATOR_MAP, Fault, LineTiming, make_meters
 from .common import MeterGatewayCommon
 
 
@@ -92,6 +93,31 @@ class TestPolling(MeterGatewayCommon):
         self.assertEqual(taken, self.gateway_modbus)
         claimed._release(owner)
         self.assertEqual(self.gateway_dlt645.lease_owner, False)
+
+    def test_visit_queries_do_not_grow_with_the_meters(self):
+        """A steady-state poll costs the same statements for 2 meters as for 6 (batch
+        ingestion, grouped updates), so a large bus is no slower per meter in the database."""
+        small = self._start_line("modbus_rtu", make_meters(self.clock, 2), SIMULATOR_MAP)
+        large = self._start_line("modbus_rtu", make_meters(self.clock, 6), SIMULATOR_MAP)
+        counts = []
+        for server in (small, large):
+            gateway = self._create_gateway(f"Test {len(server.meters)}", server.port)
+            for sim in server.meters:
+                self._create_meter(
+                    model=self.model_sim, comm_address=str(sim.unit), gateway_id=gateway.id
+                )
+            gateway._visit()  # first contact: meters come online (tracked changes)
+            time.sleep(1.05)  # readings are per second: the next poll must be a new one
+            for sim in server.meters:
+                sim.set_energy(sim.energy_total + 1)
+            gateway.sudo().next_poll_at = False
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            gateway._visit()
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - before)
+            self.assertEqual(len(self.readings_of(gateway.meter_ids)), 2 * len(server.meters))
+        self.assertEqual(counts[0], counts[1])
 
     def test_bounded_runs_retrigger(self):
         cron = self.env.ref("meter_gateway.meter_gateway_cron_run")
