@@ -27,5 +27,10 @@
         # After the demo meters of prepaid_meter: one simulated gateway per floor bus.
         "demo/meter_gateway_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "meter_gateway/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
 }
