@@ -55,7 +55,7 @@ SELECT c.account_id, c.utility
   JOIN prepaid_tariff t ON t.id = CASE c.utility WHEN 'electricity' THEN a.electricity_tariff_id
                                                  ELSE a.water_tariff_id END
  WHERE a.state = 'open' AND a.billing_mode = 'prepaid_platform' AND t.month_end_true_up
-   AND c.cycle < %(closed_before)s
+   AND c.cycle < %(closed_before)s AND c.cycle >= t.month_end_true_up_from
    AND (c.month_end_exact IS NULL OR c.month_end_quantity <> c.quantity
         OR c.month_end_exact <> c.exact_amount)
    AND %(accounts)s
@@ -218,14 +218,18 @@ class PrepaidRating(models.AbstractModel):
                     plan, account, utility, cycle, unrated, position, compiled, tz
                 )
         if tariff.month_end_true_up:
-            self._plan_month_end(plan, account, utility, by_cycle, positions, compiled, tz)
+            first = tariff.month_end_true_up_from or date.min
+            self._plan_month_end(plan, account, utility, by_cycle, positions, compiled, tz, first)
         return plan
 
     @api.model
-    def _plan_month_end(self, plan, account, utility, by_cycle, positions, compiled, tz):
+    def _plan_month_end(
+        self, plan, account, utility, by_cycle, positions, compiled, tz, first_cycle
+    ):
         """Month-end true-up to the proportional convention (tariffs with
         ``month_end_true_up``; see the engine's ``proportional_true_up``): for each cycle that
-        has ended and was not trued up at its current position, rate it again from its start,
+        has ended (from ``first_cycle`` on: the option never reaches back before it was
+        switched on) and was not trued up at its current position, rate it again from its start,
         post the difference between its proportional and chronological totals less what
         earlier true-ups of the cycle posted, as one ``trueup`` line keyed per account and
         cycle (a later change of the cycle, a late reading, posts a numbered correction)."""
@@ -234,7 +238,7 @@ class PrepaidRating(models.AbstractModel):
         for cycle in sorted(set(by_cycle) | set(positions)):
             stored = positions.get(cycle)
             entry = planned.get(cycle)
-            if cycle >= current or not (entry or stored):
+            if cycle >= current or cycle < first_cycle or not (entry or stored):
                 continue
             if entry is None:
                 entry = {

@@ -248,6 +248,7 @@ class TestRating(PrepaidLedgerCommon):
             utility="electricity",
             tz="UTC",
             month_end_true_up=month_end_true_up,
+            month_end_true_up_from="2026-03-01" if month_end_true_up else False,
             version_ids=[
                 Command.create(
                     {
@@ -312,10 +313,17 @@ class TestRating(PrepaidLedgerCommon):
             self.assertAlmostEqual(self.account.balance, 1000 - 27.6)
             self.assertFalse(self.account._check_ledger_balances())
 
-    def test_no_month_end_true_up_without_the_option(self):
-        self.account.electricity_tariff_id = self._grid_tariff(month_end_true_up=False)
+    def test_no_month_end_true_up_without_the_option_nor_before_it(self):
+        tariff = self._grid_tariff(month_end_true_up=False)
+        self.account.electricity_tariff_id = tariff
         with freeze_time("2026-04-02"):
             self.ingest((0, 0), (1, 10), (32, 10), (33, 20))
             self.Rating._rate_accounts(self.account)
-        self.assertAlmostEqual(self.charges(), -23.0)
-        self.assertFalse(self.month_end_lines())
+            self.assertAlmostEqual(self.charges(), -23.0)
+            self.assertFalse(self.month_end_lines())
+            # Switched on in April: March keeps its real-time charges.
+            tariff.month_end_true_up = True
+            self.assertEqual(tariff.month_end_true_up_from, date(2026, 4, 1))
+            self.assertFalse(self.Rating._get_work(self.account))
+            self.Rating._rate_accounts(self.account)
+            self.assertFalse(self.month_end_lines())

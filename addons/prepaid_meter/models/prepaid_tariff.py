@@ -81,6 +81,15 @@ class PrepaidTariff(models.Model):
         "true-up line per account and month. It only changes anything for tiered + time of use "
         "versions priced by a grid.",
     )
+    month_end_true_up_from = fields.Date(
+        string="True-Up From",
+        compute="_compute_month_end_true_up_from",
+        store=True,
+        readonly=False,
+        tracking=True,
+        help="The first month trued up: months before it keep their real-time charges (by "
+        "default the month the option is switched on, so that it never reaches back).",
+    )
     version_ids = fields.One2many("prepaid.tariff.version", "tariff_id", copy=True)
     version_count = fields.Integer(compute="_compute_current_version")
     # Not stored: "current" moves with the date.
@@ -107,6 +116,16 @@ class PrepaidTariff(models.Model):
                 raise ValidationError(tariff._tariff_issues_text(issues))
 
     # === COMPUTE METHODS === #
+
+    @api.depends("month_end_true_up")
+    @api.depends_context("tz")
+    def _compute_month_end_true_up_from(self):
+        first_of_month = fields.Date.context_today(self).replace(day=1)
+        for tariff in self:
+            if not tariff.month_end_true_up:
+                tariff.month_end_true_up_from = False
+            elif not tariff.month_end_true_up_from:
+                tariff.month_end_true_up_from = first_of_month
 
     @api.depends("version_ids.date_from", "version_ids.date_to", "version_ids.kind")
     @api.depends_context("tz")
