@@ -191,6 +191,26 @@ def test_unknown_timezone_is_refused():
         rate_intervals(tariff, hourly("2025-01-01 00:00", 1, "1"))
 
 
+@pytest.mark.parametrize(
+    "tz, first",
+    [
+        ("America/Santiago", "2024-04-06 00:00"),  # midnight repeats (back to 23:00)
+        ("America/Santiago", "2024-09-07 00:00"),  # midnight does not exist (to 01:00)
+        ("Asia/Beirut", "2024-10-26 00:00"),  # midnight repeats
+        ("Pacific/Apia", "2011-12-29 00:00"),  # the whole of Dec 30 is skipped
+    ],
+)
+def test_changes_at_midnight_and_skipped_days_lose_nothing(tz, first):
+    tariff = definition(tou_version(valid_from=date(2010, 1, 1)), tz=tz)
+    intervals = hourly(first, 72, "1")
+    result = rate_intervals(tariff, intervals)
+    assert result.quantity == D(72)
+    assert {line.interval for line in result.lines} == set(range(72))
+    # One interval over the three days: the same quantity per band as the hours.
+    whole = rate_intervals(tariff, [Interval(intervals[0].start, intervals[-1].end, D(72))])
+    assert by_band(whole) == by_band(result)
+
+
 # === PROPERTIES === #
 
 ZONES = [

@@ -60,7 +60,11 @@ UTC (23, 24 or 25 hours); its band runs are converted to UTC with
 :mod:`zoneinfo`, so the band of an instant is the band of its wall-clock
 time: a repeated fall-back hour is rated twice with the bands of 02:00-03:00,
 a skipped spring-forward hour does not exist, and time shares (step 2 above)
-follow elapsed time. Versions change at local midnight. Without ``tz`` the
+follow elapsed time. Versions change at local midnight. Where the clocks go
+back across midnight (Chile, Lebanon), the repeated hour belongs to the new
+day, from its first midnight, and takes the band of its first minutes; a day
+that a timezone skips entirely (Samoa, 2011-12-30) has no instant to rate.
+Without ``tz`` the
 times are the local wall clock and every day lasts 24 hours (intervals
 across a daylight-saving change then cannot be expressed: use ``tz``).
 
