@@ -14,6 +14,13 @@ DEFAULT_RETENTION_DAYS = 7
 DEFAULT_MAX_ROWS = 500_000
 
 
+def _carries_credentials(data):
+    """A DL/T 645 frame whose control code is 1C (remote control: password, operator code)
+    or 14 (write data: password too)."""
+    frame = data.lstrip(b"\xfe")
+    return len(frame) >= 10 and frame[0] == 0x68 and frame[7] == 0x68 and frame[8] in (0x1C, 0x14)
+
+
 class MeterCommLog(models.Model):
     """What went over the wire for one meter job (a poll, a command, a connection test): the
     frames in hex with their direction and timing, the duration and the outcome. Written by
@@ -60,7 +67,7 @@ class MeterCommLog(models.Model):
                     "error_code": error_code(result["error"]) if result["error"] else False,
                     "error_detail": str(result["error"])[:500] if result["error"] else False,
                     "duration_ms": int(result["duration"] * 1000),
-                    "frames": self._format_frames(result["frames"], job.get("action")),
+                    "frames": self._format_frames(result["frames"]),
                     "frame_count": len(result["frames"]),
                 }
             )
@@ -68,15 +75,14 @@ class MeterCommLog(models.Model):
             self.sudo().create(vals_list)
 
     @api.model
-    def _format_frames(self, frames, action=None):
+    def _format_frames(self, frames):
         lines = []
         for direction, data, offset in frames:
             text = data.hex(" ").upper()
-            if action in ("relay_on", "relay_off", "valve_open", "valve_close") and (
-                direction == "tx" and len(data) > 30
-            ):
+            if direction == "tx" and _carries_credentials(data):
                 # DL/T 645 1C requests carry the password and operator code: mask the data.
-                text = data[:14].hex(" ").upper() + " ** (credentials masked)"
+                text = data[: len(data) - len(data.lstrip(b"\xfe")) + 10].hex(" ").upper()
+                text += " ** (credentials masked)"
             arrow = ">>" if direction == "tx" else "<<"
             lines.append(f"{int(offset * 1000):6d} ms {arrow} {text}")
         text = "\n".join(lines)

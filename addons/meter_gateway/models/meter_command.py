@@ -87,8 +87,10 @@ class MeterCommand(models.Model):
     meter_id = fields.Many2one(
         "prepaid.meter", required=True, readonly=True, index=True, ondelete="cascade"
     )
+    # Restrict: the history of a gateway's commands (who, when, what) outlives the gateway's
+    # use; archive gateways instead of deleting them.
     gateway_id = fields.Many2one(
-        "meter.gateway", required=True, readonly=True, index=True, ondelete="cascade"
+        "meter.gateway", required=True, readonly=True, index=True, ondelete="restrict"
     )
     room_id = fields.Many2one(related="meter_id.room_id")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)

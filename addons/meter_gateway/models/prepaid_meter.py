@@ -205,6 +205,23 @@ class PrepaidMeter(models.Model):
         for meter in self:
             meter.command_count = counts.get(meter, 0)
 
+    # === CRUD METHODS === #
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "gateway_id" in vals:
+            # Waiting commands follow the meter to its new gateway (none: they are cancelled).
+            waiting = (
+                self.env["meter.command"]
+                .sudo()
+                .search([("meter_id", "in", self.ids), ("state", "in", ("queued", "retry"))])
+            )
+            moved = waiting.filtered(lambda c: c.meter_id.gateway_id)
+            for command in moved:
+                command.gateway_id = command.meter_id.gateway_id
+            (waiting - moved).action_cancel()
+        return result
+
     # === ACCESS POLICY === #
 
     def _get_write_groups(self):

@@ -279,6 +279,15 @@ class TestMeterCommand(MeterGatewayCommon):
             with self.assertRaises(AccessError):
                 own.with_user(user).write({"state": "done"})
 
+    def test_waiting_commands_follow_the_meter(self):
+        meter = self.meters_modbus[0]
+        command = meter.action_read_now()
+        other = self._create_gateway("Test other line", self.line_modbus.port)
+        meter.gateway_id = other
+        self.assertEqual(command.gateway_id, other)
+        meter.gateway_id = False
+        self.assertEqual(command.state, "cancelled")
+
     def test_meter_without_gateway_keeps_activities(self):
         meter = self._create_meter(model=self.model_sim, comm_address="7")
         result = meter.action_relay_off()
