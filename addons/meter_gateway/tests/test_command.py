@@ -288,6 +288,29 @@ class TestMeterCommand(MeterGatewayCommon):
         meter.gateway_id = False
         self.assertEqual(command.state, "cancelled")
 
+    def test_comm_log_retention(self):
+        meter = self.meters_modbus[0]
+        self.sim_of(meter).faults.inject(Fault.NO_ANSWER, times=None)
+        for _run in range(3):
+            meter.action_read_now()
+            self.run_cron()
+            self.env["meter.command"].search([("meter_id", "=", meter.id)]).sudo().write(
+                {"state": "failed"}
+            )
+        Log = self.env["meter.comm.log"]
+        lines = Log.search([("meter_id", "=", meter.id)])
+        self.assertEqual(len(lines), 3)
+        self.env["ir.config_parameter"].sudo().set_param("meter_gateway.comm_log_max_rows", 2)
+        Log._cron_purge()
+        self.assertEqual(len(lines.exists()), 2)
+        self.assertEqual(lines.exists(), lines.sorted("id")[-2:], "the newest are kept")
+        self.env.cr.execute(
+            "UPDATE meter_comm_log SET create_date = now() - interval '8 days' WHERE id = %s",
+            [lines.sorted("id")[-2].id],
+        )
+        Log._cron_purge()
+        self.assertEqual(len(lines.exists()), 1)
+
     def test_meter_without_gateway_keeps_activities(self):
         meter = self._create_meter(model=self.model_sim, comm_address="7")
         result = meter.action_relay_off()

@@ -66,6 +66,44 @@ class TestPolling(MeterGatewayCommon):
         self.assertEqual(log.error_code, "address")
         self.assertIn("<<", log.frames)
 
+    def _poll_again(self, gateways):
+        time.sleep(1.05)  # readings are per second: the next poll must be a new one
+        gateways.sudo().next_poll_at = False
+        self.run_cron()
+
+    def test_late_answer_is_not_taken_for_the_next_meter(self):
+        """A reply arriving after the timeout would collide with the next request on a real
+        line: it is dropped, the late meter counts a failure, the next meters read right."""
+        late = self.meters_modbus[0]
+        self.sim_of(late).faults.inject(Fault.LATE_ANSWER, times=1, delay=0.3)
+        for index, sim in enumerate(self.sim_modbus):
+            sim.set_energy(Decimal(10 * (index + 1)))
+        self.run_cron()
+        self.assertFalse(self.readings_of(late))
+        self.assertEqual(late.comm_failure_count, 1)
+        for meter in self.meters_modbus - late:
+            self.assertEqual(self.readings_of(meter).total, float(self.sim_of(meter).energy_total))
+
+    def test_roll_over_counted_replaced_meter_held(self):
+        """A register passing 999999.99 rolls over: the reading is flagged and counted through
+        zero. A meter replaced behind the same address reads from zero: held for review, no
+        consumption counted from it."""
+        rolling, replaced = self.meters_dlt645
+        self.sim_of(rolling).set_energy(Decimal("999999.50"))
+        self.sim_of(replaced).set_energy(Decimal("5000.00"))
+        self.run_cron()
+        self.clock.advance(hours=2)
+        self.sim_of(replaced).replace(replaced.comm_address, serial="NEW-SERIAL")
+        self._poll_again(self.gateway_dlt645)
+        last = self.readings_of(rolling).sorted("read_at")[-1]
+        self.assertEqual(last.quality, "rollover")
+        self.assertGreater(last.consumption, 0)
+        self.assertLess(last.consumption, 10)
+        held = self.readings_of(replaced).sorted("read_at")[-1]
+        self.assertEqual(held.quality, "backwards")
+        self.assertEqual(held.review_state, "pending")
+        self.assertEqual(held.consumption, 0)
+
     def test_clock_drift_synchronised(self):
         meter = self.meters_dlt645[0]
         for sim in self.sim_dlt645:
