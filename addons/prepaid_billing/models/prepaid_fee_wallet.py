@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from odoo import models
+from odoo.tools import SQL
 
 
 class PrepaidFeeWalletMixin(models.AbstractModel):
@@ -63,15 +64,27 @@ class PrepaidFeeWalletMixin(models.AbstractModel):
                 }
             )
             taken.append((charge, amount, take))
+        if not taken:
+            return
         lines = Ledger._post(entries)
-        for (charge, amount, take), line in zip(taken, lines, strict=True):
-            rest = amount - take
-            charge.write(
-                {
-                    "wallet_amount": float(take),
-                    "billed_amount": float(rest),
-                    "residual": float(rest),
-                    "ledger_line_id": line.id,
-                    "state": "paid" if not rest else "open",
-                }
+        self.flush_recordset()
+        # One statement for the whole run (these records are written by this process only).
+        self.env.cr.execute(
+            SQL(
+                """UPDATE %(table)s t
+                      SET wallet_amount = v.take, billed_amount = v.rest, residual = v.rest,
+                          ledger_line_id = v.line_id,
+                          state = CASE WHEN v.rest = 0 THEN 'paid' ELSE 'open' END
+                     FROM unnest(%(ids)s::int4[], %(takes)s::numeric[], %(rests)s::numeric[],
+                                 %(lines)s::int4[]) AS v(id, take, rest, line_id)
+                    WHERE t.id = v.id""",
+                table=SQL.identifier(self._table),
+                ids=[charge.id for charge, _amount, _take in taken],
+                takes=[take for _charge, _amount, take in taken],
+                rests=[amount - take for _charge, amount, take in taken],
+                lines=lines.ids,
             )
+        )
+        self.invalidate_recordset(
+            ["wallet_amount", "billed_amount", "residual", "ledger_line_id", "state"]
+        )

@@ -268,6 +268,28 @@ class TestFee(PrepaidFeeCommon):
         self.assertEqual(accounts.mapped("balance"), [390.0, 390.0])
         self.assertFalse(accounts._check_ledger_balances())
 
+    def test_a_run_costs_as_many_queries_for_2_or_8_accounts(self):
+        def run(count):
+            floor = self._create_site(f"Floor of {count}", "floor", parent=self.building)
+            accounts = self.env["prepaid.account"].concat(
+                *(
+                    self._create_open_account(room=self._create_room(f"{count}-{n}", floor=floor))
+                    for n in range(count)
+                )
+            )
+            for account in accounts:
+                account.sudo().date_open = date(2025, 1, 1)
+                self.credit(account, 1000.0)
+            fee = self._create_fee(amount=10.0, site_ids=[Command.set(floor.ids)])
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            charges = fee.sudo()._charge_period(date(2026, 3, 1))
+            self.assertEqual(len(charges.ledger_line_id), count)
+            return self.env.cr.sql_log_count - before
+
+        run(1)  # warm-up: what is read once per transaction
+        self.assertEqual(run(2), run(8))
+
     def test_a_wallet_fee_posted_in_the_same_run_on_many_accounts(self):
         accounts = self.account | self.env["prepaid.account"].concat(
             *(self._create_open_account(room=self._create_room(f"R{n}")) for n in range(3))
