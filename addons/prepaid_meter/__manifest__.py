@@ -8,6 +8,7 @@
     "website": "https://github.com/prepaid-utilities/odoo-prepaid",
     "license": "LGPL-3",
     "depends": ["base", "mail"],
+    "external_dependencies": {"python": ["holidays"]},
     "data": [
         # Security first: the views reference the groups.
         "security/prepaid_meter_groups.xml",
