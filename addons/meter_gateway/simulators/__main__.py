@@ -1,12 +1,10 @@
 """Command line: start simulated meter lines on loopback ports (or ptys) until Ctrl-C.
 
-Run it with the addon directory on the path, without Odoo (``meter_gateway`` has no Odoo
-package yet, so it imports as a plain namespace package; once it has one, use the bare-package
-mapping of ``tests/bare_addons.py`` like ``scripts/sts``)::
+Run it with ``scripts/meter-simulators`` (the addon mapped as a bare package, without Odoo)::
 
-    PYTHONPATH=addons python -m meter_gateway.simulators --protocol modbus_rtu --meters 10 \\
-        --port 5020 --lines 2 --baudrate 9600 --latency 0.05 --speed 60
-    PYTHONPATH=addons python -m meter_gateway.simulators --protocol dlt645 --meters 5 --pty
+    scripts/meter-simulators --protocol modbus_rtu --meters 10 --port 5020 --lines 2 \\
+        --baudrate 9600 --latency 0.05 --speed 60
+    scripts/meter-simulators --protocol dlt645 --meters 5 --pty
 
 Each line gets ``--meters`` meters (unit ids 1..N, DL/T 645 addresses 000000000001..) on port
 ``--port + i`` (0: any free port). ``--speed`` runs the world clock faster than real time.
