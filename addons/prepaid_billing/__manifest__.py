@@ -81,6 +81,7 @@
         "demo/prepaid_alarm_demo.xml",
         "demo/prepaid_fee_demo.xml",
         "demo/prepaid_portal_demo.xml",
+        "demo/prepaid_refund_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

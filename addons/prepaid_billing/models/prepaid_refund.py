@@ -419,3 +419,29 @@ class PrepaidRefund(models.Model):
             # The manager decided it when submitting (see _needs_manager); the meter may have
             # confirmed later, to an operator.
             account.sudo().action_close()
+
+    # === DEMO DATA === #
+
+    @api.model
+    def _demo_generate_refunds(self):
+        """Refund part of the credit of the demo account billed on the platform that holds
+        the most (called from demo XML after the sales; idempotent on its request key)."""
+        account = self.env["prepaid.account"].search(
+            [("state", "=", "open"), ("billing_mode", "=", "prepaid_platform")],
+            order="balance desc, id",
+            limit=1,
+        )
+        key = f"demo-refund:{account.id}"
+        if not account or account.balance < 500 or self.search_count([("request_key", "=", key)]):
+            return True
+        self.create(
+            {
+                "account_id": account.id,
+                "amount": 100.0,
+                "payment_method": "cash",
+                "reason": self.env._("Demo: paid twice at the counter"),
+                "request_key": key,
+                "company_id": account.company_id.id,
+            }
+        ).action_submit()
+        return True
