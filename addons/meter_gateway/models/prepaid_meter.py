@@ -208,6 +208,12 @@ class PrepaidMeter(models.Model):
     # === CRUD METHODS === #
 
     def write(self, vals):
+        if vals.get("model_id") and "gateway_id" not in vals:
+            model = self.env["prepaid.meter.model"].browse(vals["model_id"])
+            if model.protocol == "none" and any(self.mapped("gateway_id")):
+                # A model without communication (an STS keypad meter, say) takes the meter
+                # off its gateway rather than refusing the change.
+                vals = {**vals, "gateway_id": False}
         result = super().write(vals)
         if "gateway_id" in vals:
             # Waiting commands follow the meter to its new gateway (none: they are cancelled).
