@@ -1,7 +1,8 @@
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, time
 from decimal import Decimal
+from itertools import groupby
 
 import pytz
 from markupsafe import Markup
@@ -13,6 +14,8 @@ from odoo.addons.prepaid_meter.models.prepaid_access_mixin import PROCESS
 from odoo.addons.prepaid_meter.models.prepaid_ingest_mixin import to_utc_naive
 from odoo.addons.prepaid_meter.tools.ingest_rows import NumberError, parse_number
 from odoo.addons.prepaid_meter.tools.tariff_engine import compile_definition, rate_intervals
+
+from .prepaid_rating import _cycle_of
 
 _logger = logging.getLogger(__name__)
 
@@ -78,6 +81,11 @@ class PrepaidMeterBalance(models.Model):
         readonly=True, help="Meter balance - expected balance: positive when the meter has more."
     )
     state = fields.Selection(RECONCILE_STATES, required=True, readonly=True, default="first")
+    # The tier position of the meter's billing cycle at this balance (as the rating keeps it):
+    # the next reconciliation rates from here, not from the start of the cycle.
+    cycle_start = fields.Date(readonly=True)
+    cycle_quantity = fields.Float(digits=(16, 3), readonly=True)
+    cycle_exact_amount = fields.Float(digits=(28, 12), readonly=True)
     note = fields.Char(readonly=True)
 
     _sql_constraints = [
@@ -117,6 +125,7 @@ class PrepaidMeterBalance(models.Model):
             if read_at is not None and amount is not None:
                 parsed.append((meter_id, read_at, Decimal(str(amount))))
         created = self.browse()
+        engines = {}  # tariff id -> compiled tariff, once per batch
         Meter = self.env["prepaid.meter"].sudo()
         for meter_id, read_at, amount in sorted(parsed, key=lambda row: (row[0], row[1])):
             meter = Meter.browse(meter_id).exists()
@@ -124,10 +133,10 @@ class PrepaidMeterBalance(models.Model):
                 [("meter_id", "=", meter.id), ("read_at", "=", read_at)], limit=1
             ):
                 continue
-            created |= self.sudo()._reconcile(meter, read_at, amount)
+            created |= self.sudo()._reconcile(meter, read_at, amount, engines)
         return created
 
-    def _reconcile(self, meter, read_at, amount):
+    def _reconcile(self, meter, read_at, amount, engines=None):
         """Create the balance of ``meter`` at ``read_at`` and reconcile it (sudo)."""
         account = meter.account_id
         currency = meter.company_id.currency_id
@@ -142,9 +151,18 @@ class PrepaidMeterBalance(models.Model):
             "remaining_amount": float(amount),
             "previous_id": previous.id,
         }
-        if previous and account and account.billing_mode == "prepaid_meter":
+        billed_on_meter = account and account.billing_mode == "prepaid_meter"
+        if billed_on_meter:
+            consumption, cycle, quantity, exact = self._rate_since(
+                meter, previous, read_at, {} if engines is None else engines
+            )
+            values.update(
+                cycle_start=cycle,
+                cycle_quantity=float(quantity),
+                cycle_exact_amount=float(exact),
+            )
+        if previous and billed_on_meter:
             credit = self._get_credit_since(meter, previous.read_at, read_at)
-            consumption = self._get_consumption_since(meter, previous.read_at, read_at)
             expected = currency.round(previous.remaining_amount + credit - consumption)
             difference = currency.round(float(amount) - expected)
             tolerance = meter.company_id.prepaid_meter_balance_tolerance
@@ -200,27 +218,39 @@ class PrepaidMeterBalance(models.Model):
         return float(Decimal(topups) - Decimal(refunds))
 
     @api.model
-    def _get_consumption_since(self, meter, start, end):
-        """The meter's consumption in ``(start, end]`` rated with the account's tariff, from
-        the start of each billing cycle (month) so that tiers are reached as on the meter:
-        rate(cycle up to end) - rate(cycle up to start)."""
+    def _rate_since(self, meter, previous, end, engines):
+        """Rate the meter's consumption after the ``previous`` balance up to ``end`` with the
+        account's tariff, chronologically like the platform's rating: from the tier position
+        stored on ``previous`` within its cycle, from zero in each new cycle (month in the
+        tariff's timezone). Without a previous balance, the current cycle is rated from its
+        start, for the position only.
+
+        :return: ``(amount since previous, cycle start, cycle quantity, cycle exact amount)``
+            the last three at ``end``
+        """
         tariff = meter.account_id._get_tariff(meter.utility)
         if not tariff:
-            return 0.0
+            return 0.0, False, Decimal(0), Decimal(0)
         tz = pytz.timezone(tariff.tz or "UTC")
-        local_start = pytz.utc.localize(start).astimezone(tz)
-        cycle_start = (
-            tz.localize(
-                local_start.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        if tariff.id not in engines:
+            engines[tariff.id] = compile_definition(tariff._engine_definition())
+        compiled = engines[tariff.id]
+        end_cycle = _cycle_of(end, tz)
+        if previous and previous.cycle_start:
+            cycle, since = previous.cycle_start, previous.read_at
+            quantity = Decimal(str(previous.cycle_quantity))
+            exact = Decimal(str(previous.cycle_exact_amount))
+        else:
+            cycle, quantity, exact = end_cycle, Decimal(0), Decimal(0)
+            since = (
+                tz.localize(datetime.combine(end_cycle, time.min))
+                .astimezone(pytz.utc)
+                .replace(tzinfo=None)
             )
-            .astimezone(pytz.utc)
-            .replace(tzinfo=None)
-        )
-        Reading = self.env["prepaid.reading"]
-        readings = Reading.search_fetch(
+        readings = self.env["prepaid.reading"].search_fetch(
             [
                 ("meter_id", "=", meter.id),
-                ("read_at", ">", cycle_start),
+                ("read_at", ">", since),
                 ("read_at", "<=", end),
                 ("previous_read_at", "!=", False),
                 ("consumption", ">", 0),
@@ -228,26 +258,20 @@ class PrepaidMeterBalance(models.Model):
             ["read_at", "previous_read_at", "consumption"],
             order="read_at",
         )
-        if not readings.filtered(lambda r: r.read_at > start):
-            return 0.0
-        compiled = compile_definition(tariff._engine_definition())
-        total = Decimal(0)
-        # One rating per cycle: a cycle's charge up to ``end`` less its charge up to ``start``.
-        cycles = {}
-        for reading in readings:
-            local_end = pytz.utc.localize(reading.read_at - timedelta(microseconds=1))
-            local_end = local_end.astimezone(tz)
-            cycles.setdefault((local_end.year, local_end.month), []).append(reading)
-        for cycle_readings in cycles.values():
+        amount = Decimal(0)
+        for reading_cycle, group in groupby(readings, key=lambda r: _cycle_of(r.read_at, tz)):
+            if reading_cycle != cycle:
+                cycle, quantity, exact = reading_cycle, Decimal(0), Decimal(0)
             intervals = [
                 tariff._engine_interval((r.previous_read_at, r.read_at, r.consumption))
-                for r in cycle_readings
+                for r in group
             ]
-            result = rate_intervals(compiled, intervals)
-            for line in result.lines:
-                if cycle_readings[line.interval].read_at > start:
-                    total += line.amount
-        return float(total)
+            result = rate_intervals(compiled, intervals, quantity, exact)
+            amount += result.amount
+            quantity, exact = result.cycle_quantity, result.cycle_amount
+        if cycle != end_cycle:
+            cycle, quantity, exact = end_cycle, Decimal(0), Decimal(0)
+        return float(amount), cycle, quantity, exact
 
     def _schedule_mismatch_activity(self):
         self.ensure_one()

@@ -1,7 +1,8 @@
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -116,6 +117,57 @@ class TestMeterBalance(PrepaidTopupCommon):
         self.assertRecordValues(
             self.meter.meter_balance_ids.sorted("read_at")[-1],
             [{"credit_amount": -30.0, "expected_amount": 27.5, "state": "ok"}],
+        )
+
+    def test_tiers_continue_from_the_previous_balance(self):
+        # 0.50 up to 100 kWh in the month, 0.80 above (as the meter rates it).
+        self.meter_account.electricity_tariff_id = self._create_tariff(
+            utility="electricity",
+            tz="UTC",
+            version_ids=[
+                Command.create(
+                    {
+                        "date_from": "2026-01-01",
+                        "kind": "tiered",
+                        "tier_ids": [
+                            Command.create({"quantity_from": 0, "unit_price": 0.5}),
+                            Command.create({"quantity_from": 100, "unit_price": 0.8}),
+                        ],
+                    }
+                )
+            ],
+        )
+        self.meter.max_load = 1000
+        # The month starts at 0 kWh: 60 kWh before the first balance.
+        self.env["prepaid.reading"]._ingest([(self.meter.id, datetime(2026, 3, 1, 0, 0), 0.0)])
+        self._read(0, 60.0, 200.0)
+        self.assertRecordValues(
+            self.meter.meter_balance_ids, [{"cycle_quantity": 60.0, "cycle_exact_amount": 30.0}]
+        )
+        # 60 kWh more: 40 at 0.50 + 20 at 0.80 = 36.00 (from 0: it would be 30.00).
+        self._read(2, 120.0, 164.0)
+        self._read(4, 150.0, 140.0)  # 30 kWh at 0.80 = 24.00
+        self.assertEqual(
+            self.meter.meter_balance_ids.sorted("read_at").mapped("consumption_amount"),
+            [0.0, 36.0, 24.0],
+        )
+        self.assertEqual(
+            self.meter.meter_balance_ids.sorted("read_at").mapped("state"), ["first", "ok", "ok"]
+        )
+        # The next month starts again from the first step (an interval counts in the month
+        # it ends in, as the platform rates it).
+        self._read(24 * 30, 250.0, 90.0)  # 2026-04-01 08:00: 100 kWh = 50.00
+        last = self.meter.meter_balance_ids.sorted("read_at")[-1]
+        self.assertRecordValues(
+            last,
+            [
+                {
+                    "consumption_amount": 50.0,
+                    "state": "ok",
+                    "cycle_start": date(2026, 4, 1),
+                    "cycle_quantity": 100.0,
+                }
+            ],
         )
 
     def test_credit_written_stays_to_deliver_until_the_meter_confirms(self):
