@@ -359,6 +359,14 @@ class PrepaidAccount(models.Model):
             account.meter_balance = sum(meters.mapped("meter_balance"))
             account.meter_balance_mismatch = any(meters.mapped("meter_balance_mismatch"))
 
+    def action_view_meter_balances(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_billing.prepaid_meter_balance_action"
+        )
+        action["domain"] = [("meter_id", "in", self.meter_ids.ids)]
+        return action
+
     def _get_refundable_amount(self, balance=None):
         """Billing on the meter: no more than the meters last reported either (the wallet
         does not see what the meters consumed)."""

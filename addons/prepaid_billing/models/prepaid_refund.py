@@ -11,6 +11,7 @@ from odoo.addons.prepaid_meter.models.prepaid_access_mixin import (
     PROCESS,
     requires_group,
 )
+from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
 
 from .prepaid_topup import PAYMENT_METHODS
 
@@ -445,3 +446,20 @@ class PrepaidRefund(models.Model):
             }
         ).action_submit()
         return True
+
+
+class PrepaidAccount(models.Model):
+    _inherit = "prepaid.account"
+
+    refund_count = fields.Integer(compute="_compute_refund_count")
+
+    def _compute_refund_count(self):
+        set_related_counts(self, "refund_count", "prepaid.refund", "account_id")
+
+    def action_view_refunds(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_billing.prepaid_refund_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        return action

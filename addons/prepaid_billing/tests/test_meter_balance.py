@@ -85,6 +85,11 @@ class TestMeterBalance(PrepaidTopupCommon):
         )
         self.assertTrue(self.meter.meter_balance_mismatch)
         self.assertTrue(self.meter_account.meter_balance_mismatch)
+        self.assertEqual(self.meter_account.meter_balance, 25.0)
+        self.assertEqual(
+            self.meter_account.action_view_meter_balances()["domain"],
+            [("meter_id", "in", self.meter.ids)],
+        )
         activity = self.meter_account.activity_ids
         self.assertEqual(activity.summary, "Meter balance differs from the expected")
         self.assertIn("25.00", activity.note)

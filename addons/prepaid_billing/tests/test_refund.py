@@ -68,6 +68,10 @@ class TestRefund(PrepaidRefundCommon):
             ],
         )
         self.assertEqual(self.account.balance, 60.0)
+        self.assertEqual(self.account.refund_count, 1)
+        self.assertEqual(
+            self.account.action_view_refunds()["domain"], [("account_id", "=", self.account.id)]
+        )
         html = (
             self.env["ir.actions.report"]
             ._render_qweb_html("prepaid_billing.prepaid_refund_report", refund.ids)[0]
