@@ -11,6 +11,7 @@ from . import test_ledger
 from . import test_ledger_concurrency
 from . import test_topup
 from . import test_refund
+from . import test_refund_concurrency
 from . import test_meter_balance
 from . import test_finance
 from . import test_rating
