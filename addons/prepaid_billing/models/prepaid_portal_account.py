@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import pytz
 from dateutil.relativedelta import relativedelta
@@ -9,37 +9,46 @@ from odoo.tools import SQL
 # Time-of-use registers of a reading: T1 sharp, T2 peak, T3 flat, T4 valley.
 TOU_REGISTERS = ("t1", "t2", "t3", "t4")
 
-# Consumption of good readings per bucket (day or month in the tenant's time zone), split
-# over the time-of-use registers in proportion of their increments (the reading's consumption
-# already applies the multiplier and roll-overs; the registers only say how it splits). The
-# predecessor of the first reading of the period is read too (``margin``), so that the first
-# bucket gets its split.
+# Consumption of good readings per bucket (day or month in the tenant's time zone) and meter,
+# the part read with time-of-use registers split over them in proportion of the registers'
+# increase over the bucket (the reading's consumption already applies the multiplier and
+# roll-overs; the registers only say how it splits). Grouped before the window function: a
+# year of hourly readings is aggregated in one pass, the increases are taken between buckets.
+# ``margin`` is the start of the bucket before the first: its registers start the first one (a
+# bucket without a predecessor starts from its own first registers).
 _USAGE_SQL = """
-WITH good AS (
-    SELECT r.meter_id, r.utility, r.read_at, r.consumption::numeric AS consumption,
-           GREATEST(r.t1 - lag(r.t1) OVER w, 0) AS d1,
-           GREATEST(r.t2 - lag(r.t2) OVER w, 0) AS d2,
-           GREATEST(r.t3 - lag(r.t3) OVER w, 0) AS d3,
-           GREATEST(r.t4 - lag(r.t4) OVER w, 0) AS d4
+WITH buckets AS (
+    SELECT r.meter_id, r.utility,
+           date_trunc(%(bucket)s, r.read_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day,
+           COALESCE(sum(r.consumption) FILTER (WHERE r.t1 IS NOT NULL), 0)::numeric AS timed,
+           COALESCE(sum(r.consumption) FILTER (WHERE r.t1 IS NULL), 0)::numeric AS untimed,
+           max(r.t1) AS t1, max(r.t2) AS t2, max(r.t3) AS t3, max(r.t4) AS t4,
+           min(r.t1) AS t1_min, min(r.t2) AS t2_min, min(r.t3) AS t3_min, min(r.t4) AS t4_min
       FROM prepaid_reading r
      WHERE r.meter_id = ANY(%(meter_ids)s)
        AND r.read_at >= %(margin)s AND r.read_at < %(end)s
        AND (r.review_state IS NULL OR r.review_state = 'accepted')
-    WINDOW w AS (PARTITION BY r.meter_id ORDER BY r.read_at)
+     GROUP BY 1, 2, 3
+), increases AS (
+    SELECT day, utility, timed, untimed,
+           GREATEST(COALESCE(t1 - COALESCE(lag(t1) OVER w, t1_min), 0), 0) AS d1,
+           GREATEST(COALESCE(t2 - COALESCE(lag(t2) OVER w, t2_min), 0), 0) AS d2,
+           GREATEST(COALESCE(t3 - COALESCE(lag(t3) OVER w, t3_min), 0), 0) AS d3,
+           GREATEST(COALESCE(t4 - COALESCE(lag(t4) OVER w, t4_min), 0), 0) AS d4
+      FROM buckets
+    WINDOW w AS (PARTITION BY meter_id ORDER BY day)
 ), split AS (
-    SELECT date_trunc(%(bucket)s, read_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day,
-           utility, consumption,
-           COALESCE(d1, 0) + COALESCE(d2, 0) + COALESCE(d3, 0) + COALESCE(d4, 0) AS dsum,
-           d1, d2, d3, d4
-      FROM good
-     WHERE read_at >= %(start)s
+    SELECT day, utility, timed + untimed AS total, timed, d1, d2, d3, d4,
+           d1 + d2 + d3 + d4 AS dsum
+      FROM increases
+     WHERE day >= %(first)s
 )
 SELECT day, utility,
-       sum(consumption)::text,
-       sum(CASE WHEN dsum > 0 THEN consumption * COALESCE(d1, 0) / dsum END)::text,
-       sum(CASE WHEN dsum > 0 THEN consumption * COALESCE(d2, 0) / dsum END)::text,
-       sum(CASE WHEN dsum > 0 THEN consumption * COALESCE(d3, 0) / dsum END)::text,
-       sum(CASE WHEN dsum > 0 THEN consumption * COALESCE(d4, 0) / dsum END)::text
+       sum(total)::text,
+       sum(CASE WHEN dsum > 0 THEN timed * d1 / dsum END)::text,
+       sum(CASE WHEN dsum > 0 THEN timed * d2 / dsum END)::text,
+       sum(CASE WHEN dsum > 0 THEN timed * d3 / dsum END)::text,
+       sum(CASE WHEN dsum > 0 THEN timed * d4 / dsum END)::text
   FROM split
  GROUP BY day, utility
 """
@@ -108,14 +117,13 @@ class PrepaidAccount(models.Model):
         tz = pytz.timezone(tz_name)
         today = today or fields.Datetime.now().replace(tzinfo=pytz.utc).astimezone(tz).date()
         if bucket == "day":
-            first = today - timedelta(days=periods - 1)
-            buckets = [first + timedelta(days=i) for i in range(periods)]
-            after_last = today + timedelta(days=1)
+            step = relativedelta(days=1)
+            first = today - step * (periods - 1)
         else:
-            current = today.replace(day=1)
-            first = current - relativedelta(months=periods - 1)
-            buckets = [first + relativedelta(months=i) for i in range(periods)]
-            after_last = current + relativedelta(months=1)
+            step = relativedelta(months=1)
+            first = today.replace(day=1) - step * (periods - 1)
+        buckets = [first + step * i for i in range(periods)]
+        after_last = buckets[-1] + step
 
         def utc(day):
             local = tz.localize(datetime.combine(day, time.min))
@@ -137,8 +145,8 @@ class PrepaidAccount(models.Model):
                 SQL(
                     _USAGE_SQL,
                     meter_ids=meters.ids,
-                    margin=start - relativedelta(days=35),
-                    start=start,
+                    margin=utc(first - step),
+                    first=first,
                     end=end,
                     bucket=bucket,
                     tz=tz_name,
