@@ -57,10 +57,14 @@ class Channel:
                     f"DLMS/COSEM needs the Python package {DLMS_PACKAGE}, which is not installed"
                 )
             raise Unsupported("DLMS/COSEM gateways are not supported by this version's drivers")
+        timeout = float(self.settings.get("timeout") or 2.0)
         self.bus = Bus(
             self._transport(),
-            timeout=float(self.settings.get("timeout") or 2.0),
+            timeout=timeout,
             turnaround=float(self.settings.get("inter_frame_delay") or 0.0),
+            # After a timeout, a late reply may still be on its way: wait half a timeout more
+            # before the next request, and drop what arrived (it would collide on RS-485).
+            recovery=max(0.1, timeout / 2),
         )
         # Modbus TCP: one framing per connection keeps transaction ids unique on it.
         self._socket_framing = SocketFraming() if self.kind == "modbus_tcp" else None

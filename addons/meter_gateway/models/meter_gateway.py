@@ -66,6 +66,15 @@ STATE_FIELDS = (
 )
 
 
+def meters_local_now(kind, tz_name):
+    """Now on the clocks of a gateway's meters: naive local time of ``tz_name`` (pure: called
+    from the poller's worker threads)."""
+    if kind == "simulator":
+        return datetime.now()  # simulated clocks run on the server's local time
+    tz = pytz.timezone(tz_name or "UTC")
+    return datetime.now(pytz.utc).astimezone(tz).replace(tzinfo=None)
+
+
 def _tz_selection(self):
     return [(tz, tz) for tz in sorted(pytz.all_timezones_set)]
 
@@ -318,10 +327,7 @@ class MeterGateway(models.Model):
     def _local_now(self):
         """Now on the meters' clocks (naive local time of the gateway's time zone)."""
         self.ensure_one()
-        if self.kind == "simulator":
-            return datetime.now()  # simulated clocks run on the server's local time
-        tz = pytz.timezone(self.tz or "UTC")
-        return datetime.now(pytz.utc).astimezone(tz).replace(tzinfo=None)
+        return meters_local_now(self.kind, self.tz)
 
     def _get_channel_settings(self):
         """The plain settings ``drivers.channel.Channel`` needs (starts a simulated line)."""

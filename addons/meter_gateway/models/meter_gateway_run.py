@@ -9,6 +9,7 @@ states, the communication log). A crashed worker leaves leases that expire and c
 ``sending`` that the next claimant puts back to retry.
 """
 
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from odoo.exceptions import UserError
 from ..drivers.exceptions import ConfigurationError
 from ..drivers.session import new_result, run_session
 from .gateway_errors import error_code, error_message
+from .meter_gateway import meters_local_now
 
 _logger = logging.getLogger(__name__)
 
@@ -150,13 +152,12 @@ class MeterGateway(models.Model):
 
         jobs = []
         for command in commands:
-            action = "read_now" if command.action == "read_now" else command.action
             jobs.append(
                 {
                     "key": ("command", command.id),
                     "meter_id": command.meter_id.id,
                     "command_id": command.id,
-                    "action": action,
+                    "action": command.action,
                     "meter": meter_settings(command.meter_id),
                     "max_clock_drift": self.max_clock_drift,
                 }
@@ -180,7 +181,8 @@ class MeterGateway(models.Model):
             "commands": commands,
             "polled": polled,
             "poll_due": poll_due,
-            "local_now": self._local_now,
+            # Plain values only: the worker threads never touch records (nor the cursor).
+            "local_now": functools.partial(meters_local_now, self.kind, self.tz),
             "settings": None,
             "sessions": [],
             "error": None,

@@ -12,7 +12,7 @@ from odoo.modules.registry import Registry
 from odoo.tests import tagged
 
 from ..simulators import SIMULATOR_MAP, Fault, LineTiming, make_meters
-from .common import MeterGatewayCommon
+from .common import FAST_TIMEOUT, MeterGatewayCommon
 
 
 @tagged("post_install", "-at_install")
@@ -75,7 +75,7 @@ class TestPolling(MeterGatewayCommon):
         """A reply arriving after the timeout would collide with the next request on a real
         line: it is dropped, the late meter counts a failure, the next meters read right."""
         late = self.meters_modbus[0]
-        self.sim_of(late).faults.inject(Fault.LATE_ANSWER, times=1, delay=0.3)
+        self.sim_of(late).faults.inject(Fault.LATE_ANSWER, times=1, delay=FAST_TIMEOUT + 0.05)
         for index, sim in enumerate(self.sim_modbus):
             sim.set_energy(Decimal(10 * (index + 1)))
         self.run_cron()
@@ -196,7 +196,7 @@ class TestPollingWorkers(MeterGatewayCommon):
                         "kind": "serial_server",
                         "host": "127.0.0.1",
                         "port": server.port,
-                        "timeout": 0.25,
+                        "timeout": FAST_TIMEOUT,
                         "tz": "UTC",
                     }
                 )
