@@ -128,3 +128,19 @@ class TestGateway(PrepaidAccessTestMixin, MeterGatewayCommon, HttpCase):
         )
         self.assertEqual(values[0]["requested_by_id"][0], self.operator_user.id)
         self.assertRpcRefused(self.operator_user, command, "write", ({"state": "done"},), "kept by")
+        # Batch tasks: the process owns their state and lines; operators see their own tasks.
+        task = (
+            self.env["meter.batch.task"]
+            .with_user(self.operator_user)
+            .create({"name": "Test RPC batch", "action": "read_now"})
+        )
+        self.assertWriteRefused(
+            self.operator_user,
+            task,
+            {"state": "done", "started_by_id": self.manager_user.id},
+            "kept by",
+        )
+        other = self.env["meter.batch.task"].create({"name": "Not yours", "action": "read_now"})
+        self.assertFalse(
+            self.rpc(self.operator_user, "meter.batch.task", "search", [("id", "=", other.id)])
+        )
