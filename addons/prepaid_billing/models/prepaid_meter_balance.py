@@ -33,7 +33,8 @@ class PrepaidMeterBalance(models.Model):
     knows: expected = the last balance the meter reported + the credit confirmed on it since
     (top-ups written or vended, less refunds withdrawn) - its consumption since, rated with
     the account's tariff. A difference beyond the company's tolerance is flagged with both
-    figures (the record, the meter and an activity on the account).
+    figures (the record, the meter and an activity on the account). The consumption rated is
+    posted on the wallet, which so mirrors the meter.
 
     Records come in through :meth:`_record` only (the readings that carry a
     ``remaining_amount``, see ``prepaid.reading._ingest``) and are facts: never written.
@@ -187,7 +188,33 @@ class PrepaidMeterBalance(models.Model):
             )
         if balance.state == "mismatch":
             balance._schedule_mismatch_activity()
+        if newest and balance.state in ("ok", "mismatch"):
+            balance._post_consumption()
         return balance
+
+    def _post_consumption(self):
+        """The ledger mirrors the meter: the consumption rated since the previous balance is
+        posted on the wallet (once: the key is the balance's), so that the wallet follows the
+        meter, the refunds see it and accounting recognises the revenue. A difference is not
+        posted: it is flagged for a person to judge. Late balances (not the meter's newest)
+        post nothing, their interval being counted by the newer one already."""
+        self.ensure_one()
+        account = self.account_id
+        amount = self.currency_id.round(self.consumption_amount)
+        if self.currency_id.is_zero(amount) or account.state != "open":
+            return
+        self.env["prepaid.ledger"]._post(
+            [
+                {
+                    "account": account,
+                    "kind": "consumption",
+                    "amount": -amount,
+                    "key": f"meter-balance:{self.id}",
+                    "utility": self.meter_id.utility,
+                    "origin": self,
+                }
+            ]
+        )
 
     @api.model
     def _get_credit_since(self, meter, start, end):

@@ -71,6 +71,22 @@ class TestMeterBalance(PrepaidTopupCommon):
         )
         self.assertFalse(self.meter.meter_balance_mismatch)
         self.assertFalse(self.meter_account.activity_ids)
+        # The wallet mirrors the meter: the consumption is posted once, from the balance.
+        line = self.meter_account.ledger_line_ids.filtered(lambda line: line.kind == "consumption")
+        self.assertRecordValues(
+            line,
+            [
+                {
+                    "amount": -5.0,
+                    "res_model": "prepaid.meter.balance",
+                    "res_id": balance.id,
+                    "utility": "electricity",
+                }
+            ],
+        )
+        self.assertEqual(self.meter_account.balance, 95.0)  # 100.00 sold - 5.00
+        self._read(2, 110.0, 115.0)  # replayed
+        self.assertEqual(self.meter_account.balance, 95.0)  # 100.00 sold - 5.00
         # Within the tolerance (1.00): still as expected.
         self._read(3, 112.0, 113.5)
         self.assertEqual(self.meter.meter_balance_ids.sorted("read_at")[-1].state, "ok")
