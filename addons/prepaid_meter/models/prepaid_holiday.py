@@ -26,7 +26,7 @@ class PrepaidHoliday(models.Model):
         "prepaid.holiday.calendar", required=True, ondelete="cascade", index=True
     )
     date = fields.Date(required=True)
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     kind = fields.Selection(
         [("holiday", "Holiday"), ("working_day", "Working Day")],
         string="Day Kind",

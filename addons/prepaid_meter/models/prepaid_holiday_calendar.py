@@ -24,7 +24,7 @@ class PrepaidHolidayCalendar(models.Model):
 
     # === FIELDS === #
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     holiday_ids = fields.One2many("prepaid.holiday", "calendar_id", string="Holidays", copy=True)
     holiday_count = fields.Integer(compute="_compute_holiday_count")
     company_id = fields.Many2one(

@@ -43,7 +43,7 @@ class PrepaidTariff(models.Model):
 
     # === FIELDS === #
 
-    name = fields.Char(required=True, tracking=True)
+    name = fields.Char(required=True, tracking=True, translate=True)
     utility = fields.Selection(
         [("electricity", "Electricity"), ("water", "Water")],
         required=True,

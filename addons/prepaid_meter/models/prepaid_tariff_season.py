@@ -34,7 +34,7 @@ class PrepaidTariffSeason(models.Model):
 
     # === FIELDS === #
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
     season_type = fields.Selection(
         [("range", "Date Range"), ("months", "Months")],
         string="Defined By",

@@ -44,6 +44,8 @@ class PrepaidTariffVersion(models.Model):
     tariff_id = fields.Many2one("prepaid.tariff", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="tariff_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="tariff_id.currency_id")
+    quantity_unit = fields.Char(string="Unit", compute="_compute_units")
+    price_unit = fields.Char(string="Price Unit", compute="_compute_units")
     date_from = fields.Date(string="Valid From", required=True, default=fields.Date.context_today)
     date_to = fields.Date(
         string="Valid To", help="Last day the version is in force (included); empty: no end."
@@ -117,6 +119,14 @@ class PrepaidTariffVersion(models.Model):
         self._validate_engine_rules()
 
     # === COMPUTE METHODS === #
+
+    @api.depends("tariff_id.utility", "currency_id")
+    def _compute_units(self):
+        Meter = self.env["prepaid.meter"]
+        for version in self:
+            unit = Meter._get_unit_label(version.tariff_id.utility)
+            version.quantity_unit = unit
+            version.price_unit = f"{version.currency_id.symbol or ''}/{unit}"
 
     @api.depends("date_from", "date_to")
     def _compute_display_name(self):

@@ -83,6 +83,12 @@ class TestTariffConstraints(TariffTestMixin, PrepaidMeterCommon):
             }
         )
 
+    def test_prices_say_their_unit(self):
+        version = self._create_version(self.tariff, date_to="2026-01-31")
+        symbol = self.tariff.currency_id.symbol
+        unit = "m³" if self.tariff.utility == "water" else "kWh"
+        self.assertEqual((version.quantity_unit, version.price_unit), (unit, f"{symbol}/{unit}"))
+
     def test_valid_versions_of_each_kind(self):
         flat = self._create_version(self.tariff, date_to="2026-01-31")
         tou = self._create_tou_version(self.tariff, date_from="2026-02-01", date_to="2026-02-28")
