@@ -42,8 +42,15 @@ class PrepaidPortal(CustomerPortal):
         return values
 
     def _get_utility_accounts_domain(self):
-        # The record rules decide whose accounts; drafts are not shown to tenants yet.
-        return [("state", "!=", "draft")]
+        """The user's own accounts (as the record rules of portal users say, so that staff
+        see their own accounts here too, not those they manage); drafts are not shown yet."""
+        partner = request.env.user.partner_id
+        return [
+            ("state", "!=", "draft"),
+            "|",
+            ("partner_id", "child_of", partner.commercial_partner_id.id),
+            ("portal_partner_ids", "in", partner.id),
+        ]
 
     # === ACCOUNTS === #
 

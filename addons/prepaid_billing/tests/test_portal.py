@@ -109,6 +109,11 @@ class TestPortalPages(PrepaidPortalCommon):
         page = self.url_open(f"/my/utilities?search={self.account_b.name}").text
         self.assertNotIn(self.account_b.name, page)
         self.assertIn("No utility account matches your search", page)
+        # Staff see their own accounts on the portal, not those they manage.
+        self.authenticate(self.operator_user.login, self.operator_user.login)
+        page = self.url_open("/my/utilities").text
+        self.assertNotIn(self.account.name, page)
+        self.assertIn("You have no utility account yet", page)
 
     def test_account_page(self):
         meter = self.account.meter_ids
