@@ -527,3 +527,17 @@ class TestOnlineTopup(PrepaidPortalCommon):
         self.assertEqual(decisions, ["cut", "reconnect"])
         page = self.url_open(f"/my/utilities/{self.account.id}").text
         self.assertNotIn("The supply is cut off", page)
+
+    def test_credit_written_to_a_balance_meter(self):
+        meter = self._create_meter()  # DDSY1352: keeps a balance, no keypad
+        account = self._create_account(meters=meter, billing_mode="prepaid_meter")
+        account.action_open()
+        self.authenticate("portal_tenant_a", "portal_tenant_a")
+        tx = self.start_online_topup(account, 40.0)
+        self.demo_notify(tx, "done")
+        tx._post_process()
+        topup = tx.prepaid_topup_id
+        self.assertEqual(topup.state, "paid")  # until the meter confirms the credit
+        self.assertIn("credit", " ".join(meter.activity_ids.mapped("summary")).lower())
+        page = self.url_open(f"/my/utilities/{account.id}/topup/status?tx_id={tx.id}").text
+        self.assertIn("being written to your meter", page)
