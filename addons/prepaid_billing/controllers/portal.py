@@ -337,6 +337,12 @@ class PrepaidPaymentPortal(payment_portal.PaymentPortal):
         user = request.env.user
         partner_sudo = account.partner_id if user._is_public() else user.partner_id
         self._validate_transaction_kwargs(kwargs)
+        if user._is_public():
+            # Whoever holds the label's link pays for the tenant, but neither with the
+            # tenant's saved payment methods nor by saving one for them.
+            if kwargs.get("flow") == "token":
+                raise ValidationError(request.env._("Log in to pay with a saved payment method."))
+            kwargs["tokenization_requested"] = False
         for name in ("token_id", "payment_method_id", "landing_route"):
             kwargs.setdefault(name, None)
         kwargs.setdefault("tokenization_requested", False)

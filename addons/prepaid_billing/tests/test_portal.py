@@ -479,6 +479,32 @@ class TestOnlineTopup(PrepaidPortalCommon):
             f"/my/utilities/{self.account_b.id}/topup/status?tx_id={tx.id}&access_token={token}"
         ).text
         self.assertIn(tx.prepaid_topup_id.name, page)
+        # Without a login, the tenant's saved payment methods are not offered to the link's holder.
+        saved = self.env["payment.token"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.env.ref("payment_demo.payment_method_demo").id,
+                "partner_id": self.tenant_b.id,
+                "provider_ref": "saved card",
+                "payment_details": "4242",
+            }
+        )
+        with mute_logger("odoo.http"):
+            reply = self.json_call(
+                f"/my/utilities/{self.account_b.id}/transaction",
+                provider_id=self.provider.id,
+                token_id=saved.id,
+                amount=60.0,
+                flow="token",
+                tokenization_requested=False,
+                landing_route="/my",
+                is_validation=False,
+                access_token=token,
+            )
+        self.assertIn(
+            "Log in to pay with a saved payment method", reply["error"]["data"]["message"]
+        )
+        self.assertEqual(len(self.account_b.topup_ids), 2)  # the counter sale and the paid one
         # The landing route of one account does not show another account's payment.
         other = self.account._portal_ensure_token()
         with mute_logger("odoo.http"):
