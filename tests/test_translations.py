@@ -7,11 +7,13 @@ each translation keeps the placeholders of its source text (``%(name)s``, ``%s``
 Refresh the template and the catalogue with ``scripts/i18n.sh <addon>``.
 """
 
+import io
 import re
 from pathlib import Path
 
 import polib
 import pytest
+from babel.messages.extract import extract
 
 ADDONS_DIR = Path(__file__).resolve().parent.parent / "addons"
 CATALOGUES = sorted(p.parent.parent.name for p in ADDONS_DIR.glob("*/i18n/zh_CN.po"))
@@ -99,3 +101,15 @@ def test_placeholders(addon):
             if set(found) != set(source) or positional(found) != positional(source):
                 mismatches.append(f"{describe(entry)}: {source} -> {found}")
     assert not mismatches, "\n".join(mismatches)
+
+
+PYTHON_FILES = sorted(str(p.relative_to(ADDONS_DIR)) for p in ADDONS_DIR.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PYTHON_FILES)
+def test_terms_can_be_extracted(path):
+    """Odoo's export reads the messages of ``_()``/``env._()`` with babel, which evaluates the
+    string arguments: an f-string argument (``x=f"{y}"``) makes it drop the whole file's
+    messages from the template. Format such values before the call."""
+    source = (ADDONS_DIR / path).read_bytes()
+    list(extract("python", io.BytesIO(source), keywords={"_": None, "_lt": None}))

@@ -231,7 +231,7 @@ class MeterGateway(models.Model):
                         "severity": "warning",
                         "message": self.env._(
                             "Meter clock %(drift)s s off: set by the gateway.",
-                            drift=f"{result['clock_drift']:+.0f}",
+                            drift=format(result["clock_drift"], "+.0f"),
                         ),
                     }
                 )

@@ -101,10 +101,15 @@ class PrepaidRating(models.AbstractModel):
         summary = {"rated": 0, "lines": 0, "failed": {}}
         entries, rows, cycles = [], [], []
         engines = {}  # tariff id -> (timezone, compiled tariff): built once per run
+        # One recordset for the batch, so that the accounts and their tariffs are read in one
+        # query each; what rating reads of the database is read for the whole batch too.
+        batch = self.env["prepaid.account"].browse(dict.fromkeys(pair[0] for pair in work))
+        accounts_by_id = {account.id: account for account in batch}
+        data = self._get_data(work)
         for account_id, utility in work:
-            account = self.env["prepaid.account"].browse(account_id)
+            account = accounts_by_id[account_id]
             try:
-                plan = self._plan(account, utility, engines)
+                plan = self._plan(account, utility, engines, data[(account_id, utility)])
             except (TariffError, UserError, ValidationError) as error:
                 if isinstance(error, TariffError):
                     message = account._get_tariff(utility)._tariff_issue_message(
@@ -166,12 +171,14 @@ class PrepaidRating(models.AbstractModel):
         return self.env.cr.fetchall()
 
     @api.model
-    def _plan(self, account, utility, engines=None):
+    def _plan(self, account, utility, engines=None, data=None):
         """What to post for ``account`` and ``utility``: ``{"entries": ledger entries,
         "rows": rating lines, "cycles": cycle positions}``.
 
         :param engines: ``{tariff id: (timezone, compiled tariff)}`` shared by the accounts
             of a run, so that a tariff is read and compiled once
+        :param data: the account's ``{"readings", "rated", "positions"}`` (see ``_get_data``)
+            when the caller read them for a whole batch
         """
         tariff = account._get_tariff(utility)
         if not tariff:
@@ -189,9 +196,9 @@ class PrepaidRating(models.AbstractModel):
                 compile_definition(tariff._engine_definition()),
             )
         tz, compiled = engines[tariff.id]
-        readings = self._get_readings(account, utility)
-        rated = self._get_rated(account, utility)
-        positions = self._get_positions(account, utility)
+        if data is None:
+            data = self._get_data([(account.id, utility)])[(account.id, utility)]
+        readings, rated, positions = data["readings"], data["rated"], data["positions"]
 
         by_cycle = defaultdict(list)
         for reading in readings:
@@ -274,7 +281,7 @@ class PrepaidRating(models.AbstractModel):
                         "description": self.env._(
                             "Month-end true-up %(month)s: tiers allocated to the time-of-use "
                             "bands in proportion to the month's use",
-                            month=f"{cycle:%Y-%m}",
+                            month=cycle.strftime("%Y-%m"),
                         ),
                     }
                 )
@@ -425,58 +432,90 @@ class PrepaidRating(models.AbstractModel):
         )
 
     # === DATA === #
+    # Read for a whole batch of ``(account id, utility)`` pairs, one query each, grouped here.
 
     @api.model
-    def _get_readings(self, account, utility):
-        """The good readings of the account's meters for ``utility`` since it opened, oldest
-        first: ``[{id, read_at, previous_read_at, consumption}]``."""
+    def _get_data(self, pairs):
+        """``{(account id, utility): {"readings": _get_readings, "rated": _get_rated,
+        "positions": _get_positions}}`` of ``pairs``, in three queries whatever their number."""
+        pairs = list(dict.fromkeys(pairs))
+        readings = self._get_readings(pairs)
+        rated = self._get_rated(pairs)
+        positions = self._get_positions(pairs)
+        return {
+            pair: {
+                "readings": readings.get(pair, []),
+                "rated": rated.get(pair, {}),
+                "positions": positions.get(pair, {}),
+            }
+            for pair in pairs
+        }
+
+    @api.model
+    def _pairs_sql(self, pairs):
+        """The pairs as a relation ``w(account_id, utility)`` to join with."""
+        return SQL(
+            "unnest(%s::int4[], %s::varchar[]) AS w(account_id, utility)",
+            [account_id for account_id, _utility in pairs],
+            [utility for _account_id, utility in pairs],
+        )
+
+    @api.model
+    def _get_readings(self, pairs):
+        """The good readings of each account's meters for the utility since it opened, oldest
+        first: ``{(account id, utility): [{id, read_at, previous_read_at, consumption}]}``."""
         self.env.cr.execute(
             SQL(
-                """SELECT r.id, r.read_at, r.previous_read_at, r.consumption::text
-                     FROM prepaid_reading r
-                     JOIN prepaid_meter m ON m.id = r.meter_id
-                     JOIN prepaid_account a ON a.id = m.account_id
-                    WHERE a.id = %s AND r.utility = %s AND r.consumption > 0
-                      AND r.previous_read_at >= a.date_open
-                 ORDER BY r.read_at, r.id""",
-                account.id,
-                utility,
+                """SELECT w.account_id, w.utility, r.id, r.read_at, r.previous_read_at,
+                          r.consumption::text
+                     FROM %s
+                     JOIN prepaid_account a ON a.id = w.account_id
+                     JOIN prepaid_meter m ON m.account_id = a.id
+                     JOIN prepaid_reading r ON r.meter_id = m.id AND r.utility = w.utility
+                    WHERE r.consumption > 0 AND r.previous_read_at >= a.date_open
+                 ORDER BY w.account_id, w.utility, r.read_at, r.id""",
+                self._pairs_sql(pairs),
             )
         )
-        return [
-            {
-                "id": reading_id,
-                "read_at": read_at,
-                "previous_read_at": previous_read_at,
-                "consumption": Decimal(consumption),
-            }
-            for reading_id, read_at, previous_read_at, consumption in self.env.cr.fetchall()
-        ]
+        readings = defaultdict(list)
+        for row in self.env.cr.fetchall():
+            account_id, utility, reading_id, read_at, previous_read_at, consumption = row
+            readings[(account_id, utility)].append(
+                {
+                    "id": reading_id,
+                    "read_at": read_at,
+                    "previous_read_at": previous_read_at,
+                    "consumption": Decimal(consumption),
+                }
+            )
+        return readings
 
     @api.model
-    def _get_rated(self, account, utility):
-        """What was charged so far, per reading (deleted readings: per cycle, keyed
-        ``("gone", cycle)``): ``{key: {reading_id, cycle, read_at, revision, quantity (as last
-        rated), current (the reading's consumption now), charged (sum of its revisions),
-        changed (the consumption moved since)}}``."""
+    def _get_rated(self, pairs):
+        """What was charged so far, per pair and reading (deleted readings: per cycle, keyed
+        ``("gone", cycle)``): ``{(account id, utility): {key: {reading_id, cycle, read_at,
+        revision, quantity (as last rated), current (the reading's consumption now), charged
+        (sum of its revisions), changed (the consumption moved since)}}}``."""
         self.env.cr.execute(
             SQL(
-                """SELECT l.reading_id, l.cycle, max(l.read_at), max(l.revision), count(*),
+                """SELECT l.account_id, l.utility, l.reading_id, l.cycle, max(l.read_at),
+                          max(l.revision), count(*),
                           ((array_agg(l.quantity ORDER BY l.revision DESC))[1])::text,
                           COALESCE(max(r.consumption), 0)::text, sum(l.amount)::text
-                     FROM prepaid_rating_line l
+                     FROM %s
+                     JOIN prepaid_rating_line l
+                       ON l.account_id = w.account_id AND l.utility = w.utility
                 LEFT JOIN prepaid_reading r ON r.id = l.reading_id
-                    WHERE l.account_id = %s AND l.utility = %s
-                 GROUP BY l.reading_id, l.cycle""",
-                account.id,
-                utility,
+                 GROUP BY l.account_id, l.utility, l.reading_id, l.cycle""",
+                self._pairs_sql(pairs),
             )
         )
-        rated = {}
+        rated = defaultdict(dict)
         for row in self.env.cr.fetchall():
-            reading_id, cycle, read_at, revision, count, quantity, current, charged = row
+            account_id, utility, reading_id, cycle, read_at, revision = row[:6]
+            count, quantity, current, charged = row[6:]
             quantity, current = Decimal(quantity or 0), Decimal(current or 0)
-            rated[reading_id or ("gone", cycle)] = {
+            rated[(account_id, utility)][reading_id or ("gone", cycle)] = {
                 "reading_id": reading_id,
                 "cycle": cycle,
                 "read_at": read_at,
@@ -490,30 +529,34 @@ class PrepaidRating(models.AbstractModel):
         return rated
 
     @api.model
-    def _get_positions(self, account, utility):
+    def _get_positions(self, pairs):
+        """The stored cycle positions: ``{(account id, utility): {cycle: {quantity, exact,
+        last_read_at, month_end_quantity, month_end_exact, month_end_amount,
+        month_end_revision}}}``."""
         self.env.cr.execute(
             SQL(
-                """SELECT cycle, quantity::text, exact_amount::text, last_read_at,
-                          month_end_quantity::text, month_end_exact::text,
-                          month_end_amount::text, month_end_revision
-                     FROM prepaid_rating_cycle
-                    WHERE account_id = %s AND utility = %s""",
-                account.id,
-                utility,
+                """SELECT c.account_id, c.utility, c.cycle, c.quantity::text,
+                          c.exact_amount::text, c.last_read_at, c.month_end_quantity::text,
+                          c.month_end_exact::text, c.month_end_amount::text,
+                          c.month_end_revision
+                     FROM %s
+                     JOIN prepaid_rating_cycle c
+                       ON c.account_id = w.account_id AND c.utility = w.utility""",
+                self._pairs_sql(pairs),
             )
         )
-        return {
-            row[0]: {
-                "quantity": Decimal(row[1] or 0),
-                "exact": Decimal(row[2] or 0),
-                "last_read_at": row[3],
-                "month_end_quantity": Decimal(row[4]) if row[4] is not None else None,
-                "month_end_exact": Decimal(row[5]) if row[5] is not None else None,
-                "month_end_amount": Decimal(row[6] or 0),
-                "month_end_revision": row[7] or 0,
+        positions = defaultdict(dict)
+        for row in self.env.cr.fetchall():
+            positions[(row[0], row[1])][row[2]] = {
+                "quantity": Decimal(row[3] or 0),
+                "exact": Decimal(row[4] or 0),
+                "last_read_at": row[5],
+                "month_end_quantity": Decimal(row[6]) if row[6] is not None else None,
+                "month_end_exact": Decimal(row[7]) if row[7] is not None else None,
+                "month_end_amount": Decimal(row[8] or 0),
+                "month_end_revision": row[9] or 0,
             }
-            for row in self.env.cr.fetchall()
-        }
+        return positions
 
     @api.model
     def _store(self, rows, cycles, line_by_key):
