@@ -58,6 +58,7 @@ class TestBatchTask(MeterGatewayCommon):
         lone.action_activate()
         task = self._create_task(
             action="read_now",
+            site_ids=[(6, 0, self.area.ids)],
             meter_model_ids=[(6, 0, self.model_dlt645.ids)],
             meter_domain="[('state', '=', 'active')]",
         )
