@@ -5,6 +5,7 @@ import xmlrpc.client
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
+from odoo.tools.misc import file_path
 
 from odoo.addons.prepaid_meter.tests.common import PrepaidAccessTestMixin
 
@@ -51,6 +52,19 @@ class TestGateway(PrepaidAccessTestMixin, MeterGatewayCommon, HttpCase):
         self._create_meter(model=self.model_sim, comm_address="1", gateway_id=unreachable.id)
         action = unreachable.action_test_connection()
         self.assertIn("could not be reached", action["params"]["message"])
+
+    def test_neutralize(self):
+        """A copied database never talks to the production meters."""
+        command = self.meters_modbus[0].action_relay_off()
+        path = file_path("meter_gateway/data/neutralize.sql")
+        with open(path, encoding="utf-8") as sql:
+            self.env.cr.execute(sql.read())
+        self.env.invalidate_all()
+        self.assertFalse(self.gateway_modbus.active or self.gateway_modbus.poll_enabled)
+        self.assertEqual(command.state, "cancelled")
+        self.assertFalse(self.env.ref("meter_gateway.meter_gateway_cron_run").active)
+        self.assertFalse(self.run_cron())
+        self.assertTrue(self.sim_of(self.meters_modbus[0]).relay_closed)
 
     def test_dlms_gateway_fails_clearly(self):
         gateway = self._create_gateway("DLMS wrapper", 4059, kind="dlms_tcp")
