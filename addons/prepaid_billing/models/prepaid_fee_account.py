@@ -14,6 +14,40 @@ class PrepaidAccount(models.Model):
         help="Fees left to bill or to recover: never a reason to cut the supply.",
     )
 
+    debt_ids = fields.One2many("prepaid.debt", "account_id", string="Debts")
+    debt_residual = fields.Monetary(
+        string="Debts to Recover", compute="_compute_debt_residual", help="Recovered from top-ups."
+    )
+
+    @api.depends("debt_ids.residual", "debt_ids.state")
+    def _compute_debt_residual(self):
+        totals = dict(
+            self.env["prepaid.debt"]._read_group(
+                [("account_id", "in", self.ids), ("state", "=", "active")],
+                ["account_id"],
+                ["residual:sum"],
+            )
+        )
+        for account in self:
+            account.debt_residual = totals.get(account, 0.0)
+
+    def action_view_fee_charges(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_billing.prepaid_fee_charge_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        return action
+
+    def action_view_debts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_billing.prepaid_debt_action"
+        )
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
     @api.depends("fee_charge_ids.residual")
     def _compute_fee_due(self):
         totals = dict(

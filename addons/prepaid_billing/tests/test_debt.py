@@ -129,6 +129,14 @@ class TestDebtRecovery(PrepaidDebtCommon):
         self.sell(40.0)
         self.assertRecordValues(charge, [{"recovered_amount": 20.0, "residual": 40.0}])
         self.assertEqual(self.account.fee_due, 40.0)
+        self.assertEqual(self.account.debt_residual, 40.0)
+        self.assertEqual(
+            self.env["prepaid.debt"].search(self.account.action_view_debts()["domain"]), debt
+        )
+        self.assertEqual(
+            self.env["prepaid.fee.charge"].search(self.account.action_view_fee_charges()["domain"]),
+            charge,
+        )
         self.sell(100.0)
         self.assertRecordValues(charge, [{"residual": 0.0, "state": "paid"}])
         self.assertEqual(debt.state, "done")
