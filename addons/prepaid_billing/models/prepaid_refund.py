@@ -269,8 +269,14 @@ class PrepaidRefund(models.Model):
             self._pay_out()
             return
         # A negative credit: the meter's balance goes down by the refund. The gateway queues
-        # it; without one, an activity asks the staff to do it at the meter.
-        meter.sudo()._hardware_action("write_credit", amount=-self.amount)
+        # it once (``idempotency_key``; ``origin``: the refund whose _on_withdrawn it calls
+        # once the meter confirms); without one, an activity asks the staff to do it.
+        meter.sudo()._hardware_action(
+            "write_credit",
+            amount=-self.amount,
+            origin=self,
+            idempotency_key=f"refund-withdrawal:{self.id}",
+        )
         self._update_state(("draft",), "to_withdraw")
         self.message_post(
             body=self.env._(
