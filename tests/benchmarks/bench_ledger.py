@@ -15,13 +15,19 @@ Run with the project's Python, the project's PostgreSQL cluster started::
 
     ~/.local/share/prepaid-utilities/venv/bin/python tests/benchmarks/bench_ledger.py
     ... --accounts 100 --topups 500 --lines 20000     # a quicker run
+    ... --accounts 1000 --topups 0 --lines 0 --profile /tmp/rating.prof   # the billing run only
+
+Wall-clock figures depend on what else runs on the machine: the billing run also prints the CPU
+time it took, in this process (Odoo) and in its PostgreSQL backend.
 """
 
 # A standalone benchmark: it commits like requests and crons do.
 # pylint: disable=invalid-commit
 import argparse
+import cProfile
 import os
 import time
+from pathlib import Path
 
 from odoo_bench import default_db_port, say, setup_odoo, throwaway_database
 
@@ -36,6 +42,9 @@ def parse_args():
     parser.add_argument("--db-port", default=default_db_port())
     parser.add_argument("--database", default=f"bench_ledger_{os.getpid()}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the rating run to FILE"
+    )
     return parser.parse_args()
 
 
@@ -110,6 +119,8 @@ def create_accounts(odoo, registry, count):
 
 
 def run_topups(odoo, registry, account_ids, count):
+    if not count:
+        return 0.0
     started = time.perf_counter()
     for number in range(count):
         with registry.cursor() as cr:
@@ -127,6 +138,8 @@ def run_topups(odoo, registry, account_ids, count):
 
 
 def run_postings(odoo, registry, account_ids, count, batch):
+    if not count:
+        return 0, 0.0, []
     elapsed = 0.0
     posted = 0
     with registry.cursor() as cr:
@@ -154,7 +167,14 @@ def run_postings(odoo, registry, account_ids, count, batch):
     return posted, elapsed, mismatches
 
 
-def run_billing(odoo, registry, hours):
+def backend_cpu_seconds(cr):
+    """CPU time (user + system) used so far by the PostgreSQL backend of ``cr``."""
+    cr.execute("SELECT pg_backend_pid()")
+    fields = Path(f"/proc/{cr.fetchone()[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_billing(odoo, registry, hours, profile=None):
     """A day of hourly readings for every meter, then one rating run; return the figures."""
     from datetime import datetime, timedelta
     from datetime import time as day_time
@@ -171,14 +191,33 @@ def run_billing(odoo, registry, hours):
             )
             cr.commit()
             env.invalidate_all()
+        profiler = cProfile.Profile() if profile else None
+        backend_started = backend_cpu_seconds(cr)
+        cpu_started = time.process_time()
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         env["prepaid.rating"]._cron_rate()
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        backend_cpu = backend_cpu_seconds(cr) - backend_started
         cr.execute("SELECT count(*) FROM prepaid_rating_line")
         rated = cr.fetchone()[0]
         cr.execute("SELECT count(*) FROM prepaid_ledger_line WHERE kind = 'consumption'")
         lines = cr.fetchone()[0]
-    return len(meter_ids), rated, lines, elapsed
+        mismatches = env["prepaid.account"]._check_ledger_balances()
+    return {
+        "meters": len(meter_ids),
+        "rated": rated,
+        "lines": lines,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "backend_cpu": backend_cpu,
+        "mismatches": len(mismatches),
+    }
 
 
 def main():
@@ -201,36 +240,45 @@ def main():
             time.perf_counter() - started,
         )
 
-        elapsed = run_topups(odoo, registry, account_ids, args.topups)
-        say(
-            "top-ups: %d in %.2f s = %.0f top-ups/s (order, payment, ledger line, delivery; "
-            "one transaction each)",
-            args.topups,
-            elapsed,
-            args.topups / elapsed,
-        )
-        posted, elapsed, mismatches = run_postings(
-            odoo, registry, account_ids, args.lines, args.batch
-        )
-        say(
-            "postings: %d ledger lines in %.2f s = %.0f lines/s; balances differing from their "
-            "ledger: %d",
-            posted,
-            elapsed,
-            posted / elapsed,
-            len(mismatches),
-        )
-        meters, rated, lines, elapsed = run_billing(odoo, registry, args.hours)
+        if args.topups:
+            elapsed = run_topups(odoo, registry, account_ids, args.topups)
+            say(
+                "top-ups: %d in %.2f s = %.0f top-ups/s (order, payment, ledger line, delivery; "
+                "one transaction each)",
+                args.topups,
+                elapsed,
+                args.topups / elapsed,
+            )
+        if args.lines:
+            posted, elapsed, mismatches = run_postings(
+                odoo, registry, account_ids, args.lines, args.batch
+            )
+            say(
+                "postings: %d ledger lines in %.2f s = %.0f lines/s; balances differing from "
+                "their ledger: %d",
+                posted,
+                elapsed,
+                posted / elapsed,
+                len(mismatches),
+            )
+        run = run_billing(odoo, registry, args.hours, profile=args.profile)
+        elapsed = run["elapsed"] or float("inf")
         say(
             "billing run: %d meters x %d hourly readings: %d readings rated, %d consumption "
-            "lines in %.1f s = %.0f readings/s (target: 10,000 x 24 in 60 s)",
-            meters,
+            "lines in %.1f s = %.0f lines/s (target: 10,000 x 24 in 60 s); CPU %.1f s in Odoo "
+            "+ %.1f s in PostgreSQL; balances differing from their ledger: %d",
+            run["meters"],
             args.hours,
-            rated,
-            lines,
-            elapsed,
-            rated / elapsed if elapsed else 0,
+            run["rated"],
+            run["lines"],
+            run["elapsed"],
+            run["lines"] / elapsed,
+            run["cpu"],
+            run["backend_cpu"],
+            run["mismatches"],
         )
+        if args.profile:
+            say("  profile of the rating run: %s", args.profile)
 
 
 if __name__ == "__main__":
