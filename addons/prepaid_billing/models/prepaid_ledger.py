@@ -166,6 +166,7 @@ class PrepaidLedger(models.AbstractModel):
                 "state": state,
                 "company_id": company_id,
                 "decimals": decimals,
+                "quantum": Decimal(1).scaleb(-decimals),
                 "rounding": rounding,
             }
             for account_id, balance, state, company_id, decimals, rounding in self.env.cr.fetchall()
@@ -227,6 +228,18 @@ class PrepaidLedger(models.AbstractModel):
         if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
             raise refuse(self.env._("%(kind)s on account %(account)s: no amount."))
         decimals = row["decimals"]
+        sign = KIND_SIGNS[kind]
+        if (
+            isinstance(amount, Decimal)
+            and amount.is_finite()
+            and amount.adjusted() < 12
+            and amount.as_tuple().exponent >= -decimals
+        ):
+            # Rating posts Decimals of the currency already: taken as they are (the float
+            # checks below give the same result for them); any doubt takes the long way.
+            exact = amount.quantize(row["quantum"])
+            if exact and (not sign or (exact > 0) == (sign > 0)):
+                return exact
         rounded = float_round(float(amount), precision_digits=decimals)
         if not float_is_zero(float(amount) - rounded, precision_digits=decimals + 3):
             raise refuse(
@@ -239,7 +252,6 @@ class PrepaidLedger(models.AbstractModel):
             )
         if float_is_zero(rounded, precision_digits=decimals):
             raise refuse(self.env._("%(kind)s on account %(account)s: the amount is zero."))
-        sign = KIND_SIGNS[kind]
         if sign and (rounded > 0) != (sign > 0):
             raise refuse(
                 self.env._(

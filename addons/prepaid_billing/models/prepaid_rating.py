@@ -1,3 +1,4 @@
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -205,7 +206,8 @@ class PrepaidRating(models.AbstractModel):
             by_cycle[_cycle_of(reading["read_at"], tz)].append(reading)
         for row in rated.values():
             by_cycle.setdefault(row["cycle"], [])
-        plan = {"entries": [], "rows": [], "cycles": []}
+        # The company is read once per account: its charges are thousands of rows in a run.
+        plan = {"entries": [], "rows": [], "cycles": [], "company_id": account.company_id.id}
         for cycle in sorted(by_cycle):
             cycle_readings = by_cycle[cycle]
             position = positions.get(cycle)
@@ -371,6 +373,7 @@ class PrepaidRating(models.AbstractModel):
         Readings of several meters overlap in time: they are rated in runs of intervals that
         do not overlap, each run continuing from the position the previous one left.
         """
+        to_interval = self.env["prepaid.tariff"]._engine_interval
         charges, lines = [], []
         runs, run, run_end = [], [], None
         for reading in readings:
@@ -383,10 +386,7 @@ class PrepaidRating(models.AbstractModel):
             runs.append(run)
         for run in runs:
             intervals = [
-                self.env["prepaid.tariff"]._engine_interval(
-                    (r["previous_read_at"], r["read_at"], r["consumption"])
-                )
-                for r in run
+                to_interval((r["previous_read_at"], r["read_at"], r["consumption"])) for r in run
             ]
             result = rate_intervals(compiled, intervals, quantity, exact)
             amounts = [Decimal(0)] * len(run)
@@ -421,7 +421,7 @@ class PrepaidRating(models.AbstractModel):
                 "key": key if charge else None,
                 "reading_id": reading["id"],
                 "account_id": account.id,
-                "company_id": account.company_id.id,
+                "company_id": plan["company_id"],
                 "utility": utility,
                 "cycle": cycle,
                 "read_at": reading["read_at"],
@@ -618,8 +618,10 @@ class PrepaidRating(models.AbstractModel):
         self.env["prepaid.rating.cycle"].invalidate_model()
 
 
+@functools.lru_cache(maxsize=4096)
 def _cycle_of(read_at, tz):
     """The billing cycle (first day of the month, in the tariff's timezone) of an interval
-    that ends at ``read_at`` (naive UTC): the month of its last instant."""
+    that ends at ``read_at`` (naive UTC): the month of its last instant. Cached: meters are
+    mostly read at the same instants (on the hour), and a run asks for every reading."""
     local = pytz.utc.localize(read_at - timedelta(microseconds=1)).astimezone(tz)
     return date(local.year, local.month, 1)

@@ -88,6 +88,11 @@ class TestLedger(PrepaidLedgerCommon):
             ("topup", 0.0, "zero", "amount is zero"),
             ("topup", 0.001, "tiny", "more decimals than the currency"),
             ("topup", 10.005, "decimals", "more decimals than the currency"),
+            # Decimals (what rating posts) are checked the same way.
+            ("topup", Decimal("-10.00"), "dec-neg", "must be positive"),
+            ("consumption", Decimal("0.37"), "dec-pos", "must be negative"),
+            ("consumption", Decimal("-0.00"), "dec-zero", "amount is zero"),
+            ("consumption", Decimal("-0.375"), "dec-decimals", "more decimals than the currency"),
             ("topup", "10", "text", "no amount"),
             ("topup", True, "bool", "no amount"),
             ("topup", 10.0, "", "idempotency key"),
@@ -109,6 +114,15 @@ class TestLedger(PrepaidLedgerCommon):
         self._post(self.account, "topup", 0.1 + 0.2, "float-noise")
         self._post(self.account, "topup", Decimal("0.70"), "decimal")
         self.assertEqual(self.account.balance, 21.0)
+        self._post(self.account, "consumption", Decimal("-1.5"), "decimal-charge")
+        self._post(self.account, "consumption", Decimal("-0.2500"), "decimal-zeros")
+        self.env.cr.execute(
+            "SELECT array_agg(amount::text ORDER BY id) FROM prepaid_ledger_line"
+            " WHERE account_id = %s AND kind = 'consumption'",
+            [self.account.id],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], ["-1.50", "-0.25"])
+        self.assertEqual(self.account.balance, 19.25)
 
     def test_account_states(self):
         draft = self._create_account(meters=self._create_meter())

@@ -201,6 +201,55 @@ class TestRating(PrepaidLedgerCommon):
         self.Rating._rate_accounts(self.account)
         self.assertEqual(self.charges(), -(30.0 + 36.0))
 
+    def cold_cache(self, accounts):
+        """Nothing of the batch in the cache, as in a new transaction of the scheduled action,
+        nor in the registry's caches (what other tests left there does not count)."""
+        self.Rating._get_work(accounts)  # pending writes done
+        self.env.invalidate_all()
+        self.env.registry.clear_cache()
+
+    def _open_accounts(self, count):
+        """``count`` open accounts like ``self.account``: tiered tariff, credit, a meter."""
+        accounts = self.env["prepaid.account"]
+        for _index in range(count):
+            account = self._create_open_account(electricity_tariff_id=self.tiered.id)
+            account.date_open = date(2026, 2, 1)
+            account.meter_ids.write({"initial_reading": 0, "max_load": 1000})
+            self._post(account, "topup", 1000.0, "opening-topup")
+            accounts |= account
+        return accounts
+
+    def test_a_batch_costs_the_same_queries_for_one_or_five_accounts(self):
+        """The scheduled action rates hundreds of accounts per transaction: what a batch reads
+        and writes must not grow with its accounts (no query per account)."""
+        one, five = self._open_accounts(1), self._open_accounts(5)
+        for account in one | five:
+            self.ingest((0, 0), (1, 60), (2, 120), meter=account.meter_ids)
+        # Work; readings, rated readings, cycle positions; the accounts; their tariff (8: its
+        # versions, bands, steps, fixed charges, price precision); language, company and
+        # currency (5); posting: lock, keys, lines, balances, the alarm hook's read; rating
+        # lines, cycle positions. Whatever the number of accounts.
+        for accounts in (one, five):
+            self.cold_cache(accounts)
+            with self.assertQueryCount(25):
+                summary = self.Rating._rate_accounts(accounts)
+            self.assertEqual(summary["rated"], 2 * len(accounts))
+        # Late readings: every cycle rated again from its start, with true-ups.
+        for account in one | five:
+            self.ingest((0.5, 30), (3, 150), meter=account.meter_ids)
+        for accounts in (one, five):
+            self.cold_cache(accounts)
+            with self.assertQueryCount(25):
+                summary = self.Rating._rate_accounts(accounts)
+            # The late reading, its follower trued up and the new one.
+            self.assertEqual(summary["rated"], 3 * len(accounts))
+        for account in one | five:
+            # 150 kWh: 100 at 0.5 and 50 at 0.8, whatever the order the readings came in.
+            lines = account.ledger_line_ids.filtered(lambda line: line.kind != "topup")
+            self.assertAlmostEqual(sum(lines.mapped("amount")), -90.0)
+            self.assertIn("trueup", lines.mapped("kind"))
+            self.assertFalse(account._check_ledger_balances())
+
     def test_a_batch_across_the_fall_back_hour_is_charged(self):
         """Europe/Paris, 2026-10-25: 01:00-02:00 UTC is 02:00 CEST - 02:00 CET, an empty
         interval on the wall clock; rated on UTC instants, every hour is charged (valley)."""
