@@ -37,6 +37,25 @@ RETURNING id, account_id, idempotency_key
 """
 
 
+def array_literal(values):
+    """``values`` as the text of a PostgreSQL array (``{"a","b",NULL}``), to pass as one
+    parameter cast to its array type.
+
+    A batch writes thousands of rows as ``unnest`` of arrays: as Python lists, psycopg2 sends
+    ``ARRAY['...'::timestamp, ...]``, one expression per value for Python to adapt and for
+    PostgreSQL to parse; one literal costs a fifth of that. Every element is quoted (with
+    ``"`` and ``\\`` escaped), so that any text arrives as it is.
+    """
+    return "{" + ",".join(map(_array_element, values)) + "}"
+
+
+def _array_element(value):
+    if value is None:
+        return "NULL"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
 class PrepaidLedger(models.AbstractModel):
     """The posting service: the only way to change the balance of a utility account.
 
@@ -296,7 +315,9 @@ class PrepaidLedger(models.AbstractModel):
             "res_ids": "res_id",
             "corrected_ids": "corrected_line_id",
         }
-        params = {param: [row[name] for row in rows] for param, name in columns.items()}
+        params = {
+            param: array_literal(row[name] for row in rows) for param, name in columns.items()
+        }
         self.env.cr.execute(
             _INSERT_SQL, {**params, "uid": self.env.uid, "now": fields.Datetime.now()}
         )
@@ -313,8 +334,8 @@ class PrepaidLedger(models.AbstractModel):
                 """UPDATE prepaid_account a SET balance = b.balance
                      FROM unnest(%s::int4[], %s::numeric[]) AS b(id, balance)
                     WHERE a.id = b.id AND a.balance IS DISTINCT FROM b.balance""",
-                list(balances),
-                list(balances.values()),
+                array_literal(balances),
+                array_literal(balances.values()),
             )
         )
         self.env["prepaid.account"].browse(balances).invalidate_recordset(["balance"])

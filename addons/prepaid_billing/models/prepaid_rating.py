@@ -18,6 +18,8 @@ from odoo.addons.prepaid_meter.tools.tariff_engine import (
     rate_intervals,
 )
 
+from .prepaid_ledger import array_literal
+
 _logger = logging.getLogger(__name__)
 
 # Accounts rated per transaction by the scheduled action (it commits and goes on).
@@ -456,8 +458,8 @@ class PrepaidRating(models.AbstractModel):
         """The pairs as a relation ``w(account_id, utility)`` to join with."""
         return SQL(
             "unnest(%s::int4[], %s::varchar[]) AS w(account_id, utility)",
-            [account_id for account_id, _utility in pairs],
-            [utility for _account_id, utility in pairs],
+            array_literal(account_id for account_id, _utility in pairs),
+            array_literal(utility for _account_id, utility in pairs),
         )
 
     @api.model
@@ -568,16 +570,16 @@ class PrepaidRating(models.AbstractModel):
                        SELECT * FROM unnest(%s::int4[], %s::int4[], %s::int4[], %s::varchar[],
                               %s::date[], %s::timestamp[], %s::int4[], %s::numeric[],
                               %s::numeric[], %s::int4[])""",
-                    [row["reading_id"] for row in rows],
-                    [row["account_id"] for row in rows],
-                    [row["company_id"] for row in rows],
-                    [row["utility"] for row in rows],
-                    [row["cycle"] for row in rows],
-                    [row["read_at"] for row in rows],
-                    [row["revision"] for row in rows],
-                    [row["quantity"] for row in rows],
-                    [row["amount"] for row in rows],
-                    [line_by_key.get(row["key"]) for row in rows],
+                    array_literal(row["reading_id"] for row in rows),
+                    array_literal(row["account_id"] for row in rows),
+                    array_literal(row["company_id"] for row in rows),
+                    array_literal(row["utility"] for row in rows),
+                    array_literal(row["cycle"] for row in rows),
+                    array_literal(row["read_at"] for row in rows),
+                    array_literal(row["revision"] for row in rows),
+                    array_literal(row["quantity"] for row in rows),
+                    array_literal(row["amount"] for row in rows),
+                    array_literal(line_by_key.get(row["key"]) for row in rows),
                 )
             )
         if cycles:
@@ -602,16 +604,16 @@ class PrepaidRating(models.AbstractModel):
                                                           prepaid_rating_cycle.month_end_amount),
                               month_end_revision = COALESCE(EXCLUDED.month_end_revision,
                                                             prepaid_rating_cycle.month_end_revision)""",
-                    [cycle["account_id"] for cycle in cycles],
-                    [cycle["utility"] for cycle in cycles],
-                    [cycle["cycle"] for cycle in cycles],
-                    [cycle["quantity"] for cycle in cycles],
-                    [cycle["exact"] for cycle in cycles],
-                    [cycle["last_read_at"] for cycle in cycles],
-                    [cycle.get("month_end_quantity") for cycle in cycles],
-                    [cycle.get("month_end_exact") for cycle in cycles],
-                    [cycle.get("month_end_amount") for cycle in cycles],
-                    [cycle.get("month_end_revision") for cycle in cycles],
+                    array_literal(cycle["account_id"] for cycle in cycles),
+                    array_literal(cycle["utility"] for cycle in cycles),
+                    array_literal(cycle["cycle"] for cycle in cycles),
+                    array_literal(cycle["quantity"] for cycle in cycles),
+                    array_literal(cycle["exact"] for cycle in cycles),
+                    array_literal(cycle["last_read_at"] for cycle in cycles),
+                    array_literal(cycle.get("month_end_quantity") for cycle in cycles),
+                    array_literal(cycle.get("month_end_exact") for cycle in cycles),
+                    array_literal(cycle.get("month_end_amount") for cycle in cycles),
+                    array_literal(cycle.get("month_end_revision") for cycle in cycles),
                 )
             )
         self.env["prepaid.rating.line"].invalidate_model()

@@ -53,6 +53,31 @@ class TestLedger(PrepaidLedgerCommon):
         )
         self.assertFalse(self.account._check_ledger_balances())
 
+    def test_texts_are_stored_as_they_are(self):
+        """Lines are written as PostgreSQL arrays: quotes, backslashes, braces, commas, the
+        word NULL and non-ASCII text arrive unchanged, and an empty description stays empty."""
+        texts = ['say "hi"', "back\\slash \\", "{braces},comma", "NULL", "电费 ñ", " "]
+        lines = self.Ledger._post(
+            [
+                {
+                    "account": self.account,
+                    "kind": "topup",
+                    "amount": 1.0,
+                    "key": f"{text}-{number}",
+                    "description": text,
+                }
+                for number, text in enumerate(texts)
+            ]
+        )
+        self.assertEqual(lines.mapped("description"), texts)
+        self.assertEqual(lines.mapped("idempotency_key"), [f"{t}-{n}" for n, t in enumerate(texts)])
+        line = self._post(self.account, "topup", 1.0, "no-description")
+        self.assertFalse(line.description)
+        self.env.cr.execute("SELECT description FROM prepaid_ledger_line WHERE id = %s", line.ids)
+        self.assertIsNone(self.env.cr.fetchone()[0])
+        # Replays find them by their keys.
+        self.assertEqual(self._post(self.account, "topup", 1.0, 'say "hi"-0'), lines[0])
+
     def test_a_replayed_key_posts_nothing(self):
         line = self._post(self.account, "topup", 50.0, "payment-callback-42")
         for _retry in range(3):
