@@ -223,8 +223,8 @@ class MeterCommand(models.Model):
         A request already waiting for the same meter and action is returned instead of a new
         one (credit writes excepted: each is a sale); a waiting opposite request (relay on vs
         off) is cancelled as superseded; a waiting ``set_tariff`` of another tariff too.
-        With ``idempotency_key`` (one meter), a command with that key is returned whatever its
-        state. The user must be allowed to read the meters (operators: their sites).
+        With ``idempotency_key`` (per meter when several), a command with that key is returned
+        whatever its state. The user must be allowed to read the meters (operators: their sites).
         """
         if action not in PRIORITIES:
             raise UserError(self.env._("Unknown meter command %(action)s.", action=action))
@@ -235,7 +235,7 @@ class MeterCommand(models.Model):
         commands = self.browse()
         now = fields.Datetime.now()
         deadline = deadline or self._default_deadline()
-        vals_list, new_meters = [], []
+        vals_list = []
         for meter in meters:
             key = (
                 f"{idempotency_key}:{meter.id}"
@@ -248,7 +248,9 @@ class MeterCommand(models.Model):
                     commands |= existing
                     continue
             waiting = Command.search([("meter_id", "=", meter.id), ("state", "in", WAITING)])
-            if action not in NEVER_MERGED and not key:
+            if action not in NEVER_MERGED:
+                # Also with a key: the request already waiting carries this one out (and the
+                # database allows one waiting command per meter and action).
                 same = waiting.filtered(
                     lambda c: (
                         c.action == action and (action != "set_tariff" or c.tariff_id == tariff)
@@ -287,7 +289,6 @@ class MeterCommand(models.Model):
                     "max_attempts": DEFAULT_MAX_ATTEMPTS,
                 }
             )
-            new_meters.append(meter)
         if vals_list:
             created = Command.create(vals_list)
             for command in created:

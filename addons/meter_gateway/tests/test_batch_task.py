@@ -70,6 +70,15 @@ class TestBatchTask(MeterGatewayCommon):
         self.run_cron()
         self.assertEqual(len(self.readings_of(self.meters_dlt645)), 2)
 
+    def test_request_already_waiting_serves_the_batch(self):
+        meter = self.meters_modbus[0]
+        waiting = meter.action_read_now()
+        task = self._create_task(action="read_now", site_ids=[(6, 0, self.room.ids)])
+        task.action_start()
+        self.assertEqual(task.line_ids.command_id, waiting)
+        self.run_cron()
+        self.assertEqual(task.line_ids.state, "done")
+
     def test_scheduled_then_cancelled(self):
         later = fields.Datetime.now() + timedelta(hours=3)
         task = self._create_task(site_ids=[(6, 0, self.floor.ids)], scheduled_at=later)
