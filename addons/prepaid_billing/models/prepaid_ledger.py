@@ -52,6 +52,8 @@ def array_literal(values):
 def _array_element(value):
     if value is None:
         return "NULL"
+    if type(value) in (int, Decimal):  # digits, sign, point, exponent: nothing to quote
+        return str(value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
 

@@ -209,7 +209,13 @@ class PrepaidRating(models.AbstractModel):
         for row in rated.values():
             by_cycle.setdefault(row["cycle"], [])
         # The company is read once per account: its charges are thousands of rows in a run.
-        plan = {"entries": [], "rows": [], "cycles": [], "company_id": account.company_id.id}
+        plan = {
+            "entries": [],
+            "rows": [],
+            "cycles": [],
+            "company_id": account.company_id.id,
+            "origin_model": self.env["prepaid.reading"],  # what the charges come from
+        }
         for cycle in sorted(by_cycle):
             cycle_readings = by_cycle[cycle]
             position = positions.get(cycle)
@@ -413,9 +419,7 @@ class PrepaidRating(models.AbstractModel):
                     "amount": -charge,
                     "key": key,
                     "utility": utility,
-                    "origin": self.env["prepaid.reading"].browse(reading["id"])
-                    if reading["id"]
-                    else None,
+                    "origin": plan["origin_model"].browse(reading["id"]) if reading["id"] else None,
                 }
             )
         plan["rows"].append(
