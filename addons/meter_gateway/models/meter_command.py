@@ -106,6 +106,12 @@ class MeterCommand(models.Model):
     )
     amount = fields.Float(readonly=True, digits=(16, 2))
     tariff_id = fields.Many2one("prepaid.tariff", readonly=True, ondelete="set null")
+    origin_ref = fields.Char(
+        string="Origin",
+        readonly=True,
+        help="The record the request is made for (model,id), e.g. a refund taking the credit "
+        "back from the meter; it is told when the command is done.",
+    )
     requested_by_id = fields.Many2one("res.users", string="Requested By", readonly=True)
     requested_at = fields.Datetime(string="Requested At", readonly=True)
     deadline = fields.Datetime(
@@ -231,6 +237,8 @@ class MeterCommand(models.Model):
         meters.check_access("read")
         tariff = values.get("tariff")
         amount = values.get("amount") or 0.0
+        origin = values.get("origin")
+        origin_ref = f"{origin._name},{origin.id}" if origin else False
         Command = self.sudo()
         commands = self.browse()
         now = fields.Datetime.now()
@@ -283,6 +291,7 @@ class MeterCommand(models.Model):
                     "idempotency_key": key or False,
                     "amount": float_round(amount, precision_digits=2),
                     "tariff_id": tariff.id if tariff else False,
+                    "origin_ref": origin_ref,
                     "requested_by_id": self.env.uid,
                     "requested_at": now,
                     "deadline": deadline,
@@ -424,6 +433,7 @@ class MeterCommand(models.Model):
                 else self.env._("Command done: %(command)s")
             )
             self._post_on_meter(message)
+            self._notify_origin()
             return
         from .gateway_errors import error_code
 
@@ -445,6 +455,28 @@ class MeterCommand(models.Model):
             attempts=self.attempts,
             reason=error_reason(self.env, code),
         )
+
+    def _get_origin(self):
+        self.ensure_one()
+        if not self.origin_ref:
+            return None
+        model, _sep, record_id = self.origin_ref.partition(",")
+        if model not in self.env or not record_id.isdigit():
+            return None
+        return self.env[model].sudo().browse(int(record_id)).exists() or None
+
+    def _notify_origin(self):
+        """Tell the record the command was made for that the meter carried it out: a credit
+        taken back from the meter (negative credit write) confirms a refund's withdrawal
+        (``_on_withdrawn``, prepaid_billing's contract)."""
+        origin = self._get_origin()
+        if (
+            origin is not None
+            and self.action == "write_credit"
+            and self.amount < 0
+            and hasattr(origin, "_on_withdrawn")
+        ):
+            origin._on_withdrawn()
 
     def _format_result(self, result):
         reading = result.get("reading")

@@ -2,6 +2,8 @@
 command, the scheduled action sends it, the meter obeys (or fails as a real one would), the
 result is read back and recorded."""
 
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
@@ -233,6 +235,29 @@ class TestMeterCommand(MeterGatewayCommon):
         self.assertEqual(first.state, "failed")
         self.assertEqual(first.error_code, "unsupported")
         self.assertEqual(meter.comm_failure_count, 0)
+
+    def test_credit_taken_back_confirms_its_origin(self):
+        """prepaid_billing's refunds take the credit back with a negative credit write made
+        for the refund (origin) under one idempotency key: queued once, and the origin is told
+        (``_on_withdrawn``) when the meter carried it out - here a result as a driver able to
+        write credit would return it (no documented map has the register yet)."""
+        meter = self.meters_modbus[0]
+        origin = self.tenant
+        Command = self.env["meter.command"]
+        values = {"amount": -30.0, "origin": origin, "idempotency_key": "refund-withdrawal:1"}
+        command = Command._queue(meter, "write_credit", **values)
+        self.assertEqual(Command._queue(meter, "write_credit", **values), command)
+        self.assertEqual(command.origin_ref, f"res.partner,{origin.id}")
+        calls = []
+        with patch.object(
+            type(origin), "_on_withdrawn", lambda records: calls.append(records), create=True
+        ):
+            Command._take_for_gateway(self.gateway_modbus)
+            command._record_result(
+                {"error": None, "verified": True, "reading": None, "clock_drift": None}
+            )
+        self.assertEqual(command.state, "done")
+        self.assertEqual(calls, [origin])
 
     def test_deadline_expires(self):
         meter = self.meters_modbus[0]
