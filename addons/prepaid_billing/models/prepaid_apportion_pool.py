@@ -379,7 +379,7 @@ class PrepaidApportionPool(models.Model):
         for pool in self.search([]):
             try:
                 with self.env.cr.savepoint():
-                    pool._apportion(last_month)
+                    pool.sudo()._apportion(last_month)
             except (UserError, ValidationError):
                 _logger.exception("Pool %s could not be shared for %s", pool.id, last_month)
             if not testing:

@@ -277,7 +277,7 @@ class PrepaidFeeItem(models.Model):
         done = Charge.search([("item_id", "=", self.id), ("period_key", "=", key)])
         done_accounts = done.filtered(lambda c: c.state != "flagged").account_id
         # A flagged charge (bad data) is charged again once the data is fixed.
-        done.filtered(lambda c: c.state == "flagged").with_context(prepaid_fee_retry=True).unlink()
+        done.filtered(lambda c: c.state == "flagged").unlink()
         total_days = overlap_days(first, last)
         values = []
         for account, (quantity, start, end) in assignments.items():
@@ -357,7 +357,7 @@ class PrepaidFeeItem(models.Model):
                 continue
             try:
                 with self.env.cr.savepoint():
-                    item._charge_period(today)
+                    item.sudo()._charge_period(today)
             except (UserError, ValidationError):
                 _logger.exception("Fee item %s could not charge period %s", item.id, key)
             if not testing:
