@@ -7,12 +7,22 @@ import unittest
 
 from odoo.tests import HttpCase, tagged
 
-from .test_topup import PrepaidTopupCommon
+from .test_refund import PrepaidRefundCommon
+
+# Every printed document of the suite and the test below that prints it.
+PRINTED_HERE = {
+    "prepaid_billing.prepaid_topup_report": "test_topup_receipt_in_both_languages",
+    "prepaid_billing.prepaid_topup_report_a4": "test_language_chosen_at_print_time",
+    "prepaid_billing.prepaid_sts_token_report": "test_token_receipt_in_both_languages",
+    "prepaid_billing.prepaid_refund_report": "test_refund_receipt_in_both_languages",
+    "prepaid_billing.prepaid_account_topup_label_report": "test_labels_in_both_languages",
+    "prepaid_billing.prepaid_site_topup_label_report": "test_labels_in_both_languages",
+}
 
 
 @tagged("post_install", "-at_install")
 @unittest.skipUnless(shutil.which("pdftotext"), "pdftotext (poppler-utils) is not installed")
-class TestPrintedReceipts(PrepaidTopupCommon, HttpCase):
+class TestPrintedReceipts(PrepaidRefundCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -106,3 +116,43 @@ class TestPrintedReceipts(PrepaidTopupCommon, HttpCase):
         chinese = self._pdf_text("prepaid_billing.prepaid_sts_token_report", token, lang="zh_CN")
         for expected in (self.company.name, "预付费令牌", token.token_grouped):
             self.assertIn(expected, chinese)
+
+    def test_refund_receipt_in_both_languages(self):
+        self._sell(self.account, 100.0)
+        refund = self._refund(self.account, 40.0, reason="Moving out")
+        english = self._pdf_text("prepaid_billing.prepaid_refund_report", refund, lang="en_US")
+        for expected in (
+            self.company.name,
+            f"Refund {refund.name}",
+            "Amount refunded",
+            "40.00",
+            "Balance after this refund",
+            "60.00",
+            "Moving out",
+        ):
+            self.assertIn(expected, english)
+        chinese = self._pdf_text("prepaid_billing.prepaid_refund_report", refund, lang="zh_CN")
+        for expected in (self.company.name, refund.name, "退费", "Moving out"):
+            self.assertIn(expected, chinese)
+        self.assertNotIn("Amount refunded", chinese)
+
+    def test_labels_in_both_languages(self):
+        for report, records in (
+            ("prepaid_billing.prepaid_account_topup_label_report", self.account),
+            ("prepaid_billing.prepaid_site_topup_label_report", self.building),
+        ):
+            english = self._pdf_text(report, records, lang="en_US")
+            self.assertIn("Scan to check the balance and top up", english)
+            self.assertIn(self.account.name, english)
+            chinese = self._pdf_text(report, records, lang="zh_CN")
+            self.assertIn("扫码查询余额并充值水电", chinese)
+
+    def test_every_printed_document_is_checked_here(self):
+        """A new report of the suite needs its PDF test in this class."""
+        reports = self.env["ir.actions.report"].search(
+            [("report_type", "=", "qweb-pdf"), ("model", "=like", "prepaid.%")]
+        )
+        xmlids = set(reports.get_external_id().values())
+        self.assertEqual(xmlids, set(PRINTED_HERE))
+        for test_name in PRINTED_HERE.values():
+            self.assertTrue(hasattr(self, test_name), test_name)
