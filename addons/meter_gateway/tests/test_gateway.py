@@ -126,6 +126,11 @@ class TestGateway(PrepaidAccessTestMixin, MeterGatewayCommon, HttpCase):
         self.assertWriteRefused(
             self.manager_user, gateway, {"online_state": "online", "lease_owner": "x"}, "kept by"
         )
+        elsewhere = self._create_site("Test Elsewhere", site_type="building", parent=self.area)
+        foreign = self._create_gateway("Test foreign line", 1, site_id=elsewhere.id)
+        self.assertRefused(
+            self.operator_user, foreign, "action_test_connection", message="restrict|access"
+        )
         gateway.with_user(self.manager_user).write({"poll_interval": 5})
         self.assertEqual(gateway.poll_interval, 5)
         # Meter communication settings: managers.
