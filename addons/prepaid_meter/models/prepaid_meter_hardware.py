@@ -2,7 +2,7 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import formatLang
 
@@ -28,6 +28,12 @@ OPPOSITE_HARDWARE_ACTIONS = {
     "valve_open": "valve_close",
     "valve_close": "valve_open",
 }
+
+
+def _requests_for_rpc(value):
+    """What an RPC client gets back from a meter action: the ids of the requests (activities
+    or gateway commands), or the notification of a button; recordsets do not marshal."""
+    return value.ids if isinstance(value, models.BaseModel) else value
 
 
 class PrepaidMeter(models.Model):
@@ -56,6 +62,7 @@ class PrepaidMeter(models.Model):
 
     # === ACTION METHODS: HARDWARE === #
 
+    @api.returns("self", _requests_for_rpc)
     def action_relay_on(self):
         """Reconnect the electricity supply. Needs a model with a relay.
 
@@ -63,6 +70,7 @@ class PrepaidMeter(models.Model):
         """
         return self._notify_hardware_requests("relay_on", self._hardware_action("relay_on"))
 
+    @api.returns("self", _requests_for_rpc)
     def action_relay_off(self):
         """Disconnect the electricity supply. Needs a model with a relay.
 
@@ -70,6 +78,7 @@ class PrepaidMeter(models.Model):
         """
         return self._notify_hardware_requests("relay_off", self._hardware_action("relay_off"))
 
+    @api.returns("self", _requests_for_rpc)
     def action_valve_open(self):
         """Open the water valve. Needs a model with a valve.
 
@@ -77,6 +86,7 @@ class PrepaidMeter(models.Model):
         """
         return self._notify_hardware_requests("valve_open", self._hardware_action("valve_open"))
 
+    @api.returns("self", _requests_for_rpc)
     def action_valve_close(self):
         """Close the water valve. Needs a model with a valve.
 
@@ -84,6 +94,7 @@ class PrepaidMeter(models.Model):
         """
         return self._notify_hardware_requests("valve_close", self._hardware_action("valve_close"))
 
+    @api.returns("self", _requests_for_rpc)
     def action_read_now(self):
         """Read the registers now. Needs a model with a communication protocol.
 
@@ -91,6 +102,7 @@ class PrepaidMeter(models.Model):
         """
         return self._notify_hardware_requests("read_now", self._hardware_action("read_now"))
 
+    @api.returns("self", _requests_for_rpc)
     def action_supply_on(self):
         """Reconnect the supply of each meter with the device it has (relay or valve)."""
         relays = self.filtered(lambda m: m.utility == "electricity")
@@ -102,6 +114,7 @@ class PrepaidMeter(models.Model):
             ]
         )
 
+    @api.returns("self", _requests_for_rpc)
     def action_supply_off(self):
         """Disconnect the supply of each meter with the device it has (relay or valve)."""
         relays = self.filtered(lambda m: m.utility == "electricity")
@@ -170,8 +183,9 @@ class PrepaidMeter(models.Model):
                 "cutoff": account.cutoff_threshold,
             }
             requests.append(meters._hardware_action("set_thresholds", thresholds=thresholds))
-        return requests[0].concat(*requests[1:]) if requests else None
+        return self._union_hardware_results(requests)
 
+    @api.returns("self", _requests_for_rpc)
     def action_send_tariff(self):
         """Write the account's tariff for the meter's utility to each meter."""
         results = []

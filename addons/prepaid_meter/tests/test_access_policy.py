@@ -137,6 +137,12 @@ class TestAccessPolicy(PrepaidAccessTestMixin, PrepaidMeterTestMixin, HttpCase):
                     self.assertIn("cannot be called remotely", caught.exception.faultString)
         self.assertFalse(self.meter.activity_ids)
 
+    def test_meter_actions_answer_rpc_clients(self):
+        """Through RPC a meter action answers with the ids of the requests it made."""
+        result = self.rpc(self.operator_user, "prepaid.meter", "action_read_now", self.meter.ids)
+        self.assertEqual(result, self.meter.activity_ids.ids)
+        self.assertEqual(len(result), 1)
+
     def test_meter_of_an_account_in_service_stays_with_it(self):
         # Nobody takes a meter off an open account, to another account or to none.
         draft = self._create_account()
