@@ -257,7 +257,7 @@ class MeterGateway(models.Model):
             total = reading.values.get("volume_total")
         if total is None:
             return None
-        return {
+        row = {
             "meter_id": meter_id,
             "read_at": now,
             "total": total,
@@ -266,6 +266,10 @@ class MeterGateway(models.Model):
             "t3": reading.energy_t3,
             "t4": reading.energy_t4,
         }
+        if reading.remaining_amount is not None:
+            # Meters that keep the balance: billing mirrors and reconciles it.
+            row["remaining_amount"] = reading.remaining_amount
+        return row
 
     def _store_meter_outcome(self, meter, outcomes, now, event_now, events):
         """Online/offline, failures in a row, supply state and clock drift of one meter;
