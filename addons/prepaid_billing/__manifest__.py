@@ -22,6 +22,7 @@
         "security/prepaid_refund_security.xml",
         "security/prepaid_meter_balance_security.xml",
         "security/prepaid_finance_security.xml",
+        "security/prepaid_report_security.xml",
         # Data.
         "data/prepaid_sts_provider_data.xml",
         "data/ir_cron_data.xml",
@@ -47,6 +48,7 @@
         "views/prepaid_refund_views.xml",
         "views/prepaid_meter_balance_views.xml",
         "views/prepaid_finance_views.xml",
+        "views/prepaid_report_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/prepaid_supply_override_views.xml",
         "views/prepaid_alarm_views.xml",

@@ -41,3 +41,4 @@ from . import prepaid_portal_account
 from . import prepaid_portal_topup
 from . import prepaid_portal_label
 from . import payment_transaction
+from . import prepaid_report_energy
