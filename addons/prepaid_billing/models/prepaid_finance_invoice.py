@@ -100,6 +100,30 @@ class PrepaidFinanceInvoice(models.AbstractModel):
         return invoices
 
     @api.model
+    def _get_revenue_and_tax(self, company, utility):
+        """The revenue account and the sales tax (included in the prices) of ``utility``
+        (``electricity``, ``water``, or empty for other charges: the electricity revenue,
+        no tax) in ``company`` set up by ``_prepaid_get_accounting``.
+
+        :raise UserError: the utility's tax is not included in prices (tariffs, fees and
+            wallets are in prices with the tax included)
+        """
+        if utility == "water":
+            revenue, tax = company.prepaid_revenue_water_account_id, company.prepaid_water_tax_id
+        else:
+            revenue = company.prepaid_revenue_electricity_account_id
+            tax = company.prepaid_electricity_tax_id if utility == "electricity" else False
+        if tax and not tax.price_include:
+            raise UserError(
+                self.env._(
+                    "Tax %(tax)s is not included in prices: the wallets were charged "
+                    "prices with the tax included.",
+                    tax=tax.display_name,
+                )
+            )
+        return revenue, tax or self.env["account.tax"]
+
+    @api.model
     def _invoice_month(self, account, month, amounts):
         """Post the invoice of ``account`` for ``month`` and pay it from the unbilled
         consumption.
@@ -127,22 +151,7 @@ class PrepaidFinanceInvoice(models.AbstractModel):
         for utility, amount, _ids in amounts:
             if not amount:
                 continue
-            if utility == "water":
-                revenue, tax = (
-                    company.prepaid_revenue_water_account_id,
-                    company.prepaid_water_tax_id,
-                )
-            else:
-                revenue = company.prepaid_revenue_electricity_account_id
-                tax = company.prepaid_electricity_tax_id if utility == "electricity" else False
-            if tax and not tax.price_include:
-                raise UserError(
-                    self.env._(
-                        "Tax %(tax)s is not included in prices: the wallets were charged "
-                        "prices with the tax included.",
-                        tax=tax.display_name,
-                    )
-                )
+            revenue, tax = self._get_revenue_and_tax(company, utility)
             labels = dict(
                 self.env["prepaid.ledger.line"]._fields["utility"]._description_selection(self.env)
             )

@@ -1,0 +1,314 @@
+import base64
+import io
+import xmlrpc.client
+from datetime import date, datetime
+from decimal import Decimal
+
+import openpyxl
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.prepaid_meter.tests.common import PrepaidAccessTestMixin
+
+from .test_apportion import PrepaidApportionCommon
+
+MARCH = date(2026, 3, 1)
+MANAGERS = "group .*Manager"
+
+
+class PrepaidBillCommon(PrepaidApportionCommon):
+    """A postpaid tenant (``cls.account``) with a tiered TOU tariff (UTC: valley 00-08 at 0.3
+    then 0.4 above 10 kWh, peak 08-24 at 1.0 then 2.0), a property fee and a common-area share
+    left to bill for March 2026."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company._prepaid_get_accounting()
+        cls.tenant.email = "tenant@example.com"
+        cls.tou = cls._create_tariff(
+            utility="electricity",
+            tz="UTC",
+            version_ids=[
+                Command.create(
+                    {
+                        "date_from": "2026-01-01",
+                        "kind": "tiered_tou",
+                        "tou_pricing": "grid",
+                        "tier_ids": [
+                            Command.create(
+                                {
+                                    "sequence": 1,
+                                    "quantity_from": 0,
+                                    "grid_price_peak": 1,
+                                    "grid_price_valley": 0.3,
+                                }
+                            ),
+                            Command.create(
+                                {
+                                    "sequence": 2,
+                                    "quantity_from": 10,
+                                    "grid_price_peak": 2,
+                                    "grid_price_valley": 0.4,
+                                }
+                            ),
+                        ],
+                        "band_ids": [
+                            Command.create({"hour_from": 0, "hour_to": 8, "band": "valley"}),
+                            Command.create({"hour_from": 8, "hour_to": 24, "band": "peak"}),
+                        ],
+                    }
+                )
+            ],
+        )
+        cls.account.sudo().write({"billing_mode": "postpaid", "electricity_tariff_id": cls.tou.id})
+        cls.meter = cls.account.meter_ids
+        cls.Run = cls.env["prepaid.bill.run"].with_user(cls.manager_user)
+
+    def setUp(self):
+        super().setUp()
+        # March: 6 kWh of valley on the 1st (00:00-02:00), 8.333 kWh of peak on the 2nd
+        # (08:00-09:00), 3 kWh half valley half peak on the 3rd (06:00-10:00 has 2 h of each).
+        # The February reading (before the month) is not billed in March.
+        self.read_meter(
+            self.meter,
+            (datetime(2026, 2, 28, 12), 0),
+            (datetime(2026, 3, 1, 0), 5),
+            (datetime(2026, 3, 1, 2), 11),
+            (datetime(2026, 3, 2, 8), 11),
+            (datetime(2026, 3, 2, 9), 19.333),
+            (datetime(2026, 3, 3, 6), 19.333),
+            (datetime(2026, 3, 3, 10), 22.333),
+            (datetime(2026, 4, 1, 5), 30),  # April's
+        )
+        self.fee = self._create_fee(charge_mode="bill")
+        self.fee_charge = self.charge(self.fee, MARCH).filtered(
+            lambda c: c.account_id == self.account
+        )
+        self.read_meter(
+            self.common_meter, (datetime(2026, 3, 1), 0), (datetime(2026, 3, 31, 12), 100)
+        )
+        self.pool = self._create_pool(charge_mode="bill")
+        self.share_run = self.share(self.pool)
+        self.account_share = self.share_run.share_ids.filtered(
+            lambda s: s.account_id == self.account
+        )
+
+    def new_run(self, month=MARCH, accounts=None):
+        accounts = accounts or self.account
+        return self.Run.create({"month": month, "account_ids": [Command.set(accounts.ids)]})
+
+
+@tagged("post_install", "-at_install")
+class TestBill(PrepaidBillCommon):
+    def test_bill_of_tou_consumption_a_fee_and_a_share_to_the_cent(self):
+        run = self.new_run()
+        run.action_compute()
+        self.assertEqual(run.state, "computed")
+        lines = run.line_ids
+        self.assertEqual(lines.account_id, self.account)
+        consumption = lines.filtered(lambda line: line.kind == "consumption")
+        # Valley 6 then 2 (tier 1 to 10 kWh) ... chronologically: 6 valley @0.3 (tier 1),
+        # 4 of the 8.333 peak @1 in tier 1, 4.333 peak @2 in tier 2, then 1.5 valley @0.4 and
+        # 1.5 peak @2 in tier 2.
+        self.assertEqual(
+            sorted((line.band, line.tier, line.quantity, line.unit_price) for line in consumption),
+            [
+                ("peak", 1, 4.0, 1.0),
+                ("peak", 2, 5.833, 2.0),
+                ("valley", 1, 6.0, 0.3),
+                ("valley", 2, 1.5, 0.4),
+            ],
+        )
+        expected_consumption = Decimal("1.8") + 4 + Decimal("11.666") + Decimal("0.6")
+        self.assertEqual(
+            sum(Decimal(str(line.amount)) for line in consumption),
+            expected_consumption.quantize(Decimal("0.01")),
+        )
+        fee_line = lines.filtered(lambda line: line.kind == "fee")
+        share_line = lines.filtered(lambda line: line.kind == "share")
+        self.assertEqual(fee_line.fee_charge_id, self.fee_charge)
+        self.assertEqual(fee_line.amount, 310.0)
+        self.assertEqual(share_line.share_id, self.account_share)
+        self.assertEqual(share_line.amount, self.account_share.amount)
+        self.assertTrue(self.account_share.amount)
+        # Nothing is posted before the user confirms.
+        self.assertFalse(run.bill_ids)
+        self.assertFalse(self.account.consumption_invoice_ids)
+
+        run.action_generate()
+        bill = run.bill_ids
+        self.assertEqual(len(bill), 1)
+        invoice = bill.move_id
+        self.assertRecordValues(
+            invoice,
+            [
+                {
+                    "move_type": "out_invoice",
+                    "state": "posted",
+                    "partner_id": self.tenant.id,
+                    "prepaid_account_id": self.account.id,
+                    "invoice_date": date(2026, 3, 31),
+                }
+            ],
+        )
+        total = (
+            expected_consumption.quantize(Decimal("0.01"))
+            + Decimal("310.00")
+            + Decimal(str(self.account_share.amount))
+        )
+        self.assertEqual(Decimal(str(invoice.amount_total)).quantize(Decimal("0.01")), total)
+        self.assertEqual(
+            sum(Decimal(str(line.price_total)) for line in invoice.invoice_line_ids), total
+        )
+        self.assertEqual(len(invoice.invoice_line_ids), len(lines))
+        self.assertIn("5.833 kWh at 2", " ".join(invoice.invoice_line_ids.mapped("name")))
+        # The fee charge and the share are billed, linked to their invoice lines.
+        self.assertEqual(self.fee_charge.state, "billed")
+        self.assertEqual(self.fee_charge.bill_move_id, invoice)
+        self.assertEqual(self.account_share.state, "billed")
+        self.assertEqual(self.account_share.bill_line_id.price_total, self.account_share.amount)
+
+    def test_due_date_from_the_payment_term(self):
+        term = self.env.ref("account.account_payment_term_30days")
+        self.tenant.property_payment_term_id = term
+        run = self.new_run()
+        run.action_compute()
+        run.action_generate()
+        self.assertEqual(run.bill_ids.move_id.invoice_date_due, date(2026, 4, 30))
+        self.assertEqual(run.bill_ids.invoice_date_due, date(2026, 4, 30))
+
+    def test_a_second_run_bills_nothing_again(self):
+        first = self.new_run()
+        first.action_compute()
+        first.action_generate()
+        invoices = self.env["account.move"].search_count(
+            [("prepaid_account_id", "=", self.account.id)]
+        )
+        second = self.new_run()
+        second.action_compute()
+        self.assertFalse(second.line_ids)
+        second.action_generate()
+        self.assertFalse(second.bill_ids)
+        self.assertEqual(
+            self.env["account.move"].search_count([("prepaid_account_id", "=", self.account.id)]),
+            invoices,
+        )
+        # Two runs computed before either generated: the second finds the bill and skips.
+        third = self.new_run(date(2026, 4, 1))
+        fourth = self.new_run(date(2026, 4, 1))
+        third.action_compute()
+        fourth.action_compute()
+        self.assertTrue(fourth.line_ids)
+        third.action_generate()
+        fourth.action_generate()
+        self.assertEqual(len(third.bill_ids), 1)
+        self.assertFalse(fourth.bill_ids)
+        # April: the April reading only; the fee and share were billed in March.
+        self.assertEqual(set(third.line_ids.mapped("kind")), {"consumption"})
+        with self.assertRaises(UserError):
+            first.action_compute()  # generated already
+
+    def test_generate_needs_a_computation(self):
+        run = self.new_run()
+        with self.assertRaisesRegex(UserError, "Compute the bills"):
+            run.action_generate()
+
+    def test_arrears_list_and_xlsx_totals(self):
+        run = self.new_run()
+        run.action_compute()
+        run.action_generate()
+        # A second tenant billed for its fee only (a prepaid account with a fee to bill).
+        other = self.new_run(accounts=self.account2)
+        other.action_compute()
+        other.action_generate()
+        bills = run.bill_ids | other.bill_ids
+        self.assertEqual(len(bills), 2)
+        # The tenant pays part of the first bill.
+        invoice = run.bill_ids.move_id
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({"amount": 100.0, "payment_date": date(2026, 4, 2)})._create_payments()
+        self.assertEqual(run.bill_ids.payment_state, "partial")
+        with freeze_time("2026-04-10"):
+            export = (
+                self.env["prepaid.bill.arrears.export"]
+                .with_user(self.operator_user)
+                .create({"date": date(2026, 4, 10)})
+            )
+            export.action_export()
+        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(export.file_data)))
+        rows = list(book.active.iter_rows(min_row=2, values_only=True))
+        ours = [row for row in rows[:-1] if row[4] in bills.move_id.mapped("name")]
+        self.assertEqual(len(ours), 2)
+        by_invoice = {row[4]: row for row in ours}
+        first = by_invoice[invoice.name]
+        self.assertAlmostEqual(first[7], invoice.amount_total - 100.0, places=2)
+        # Due on the invoice date (immediate): 2026-03-31 -> 10 days overdue on April 10.
+        self.assertEqual(first[5].date(), date(2026, 3, 31))
+        self.assertEqual(first[8], 10)
+        total_row = rows[-1]
+        self.assertEqual(total_row[0], "Total")
+        all_bills = self.env["prepaid.bill"].search(
+            [("payment_state", "in", ("not_paid", "partial")), ("amount_residual", ">", 0)]
+        )
+        self.assertAlmostEqual(total_row[7], sum(all_bills.mapped("amount_residual")), places=2)
+        self.assertAlmostEqual(total_row[7], sum(row[7] for row in rows[:-1]), places=2)
+        # A paid bill leaves the list.
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=other.bill_ids.move_id.ids
+        ).create({"payment_date": date(2026, 4, 2)})._create_payments()
+        self.assertNotIn(other.bill_ids, self.env["prepaid.bill"].search(export._get_domain()))
+
+    def test_send_bills_by_mail(self):
+        run = self.new_run()
+        run.action_compute()
+        run.action_generate()
+        invoice = run.bill_ids.move_id
+        run.action_send()
+        self.assertTrue(invoice.is_move_sent)
+        mail = self.env["mail.message"].search(
+            [
+                ("model", "=", "account.move"),
+                ("res_id", "=", invoice.id),
+                ("message_type", "=", "comment"),
+            ]
+        )
+        self.assertIn(self.tenant, mail.partner_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestBillAccess(PrepaidAccessTestMixin, PrepaidBillCommon, HttpCase):
+    def test_operators_read_and_only_managers_bill(self):
+        run = self.new_run()
+        run.action_compute()
+        operator_run = run.with_user(self.operator_user)
+        self.assertEqual(operator_run.line_ids.mapped("amount"), run.line_ids.mapped("amount"))
+        for method in ("action_compute", "action_generate", "action_send"):
+            self.assertRefused(self.operator_user, run, method, message=MANAGERS)
+        with self.assertRaisesRegex(xmlrpc.client.Fault, MANAGERS):
+            self.rpc(self.operator_user, "prepaid.bill.run", "create", [{"month": "2026-03-01"}])
+        self.assertFalse(run.bill_ids)
+        # Nothing written by RPC either: the lines and bills are the process's.
+        self.assertRpcRefused(
+            self.manager_user, run.line_ids[:1], "write", ({"amount": 0.0},), "kept by the system"
+        )
+        run.action_generate()
+        self.assertRpcRefused(
+            self.manager_user,
+            run.bill_ids,
+            "write",
+            ({"month": "2026-04-01"},),
+            "kept by the system",
+        )
+        bills = self.rpc(
+            self.operator_user,
+            "prepaid.bill",
+            "search_read",
+            [("id", "in", run.bill_ids.ids)],
+            fields=["amount_residual", "days_overdue"],
+        )
+        self.assertEqual(bills[0]["amount_residual"], run.bill_ids.amount_residual)
