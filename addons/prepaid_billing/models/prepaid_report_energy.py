@@ -7,10 +7,12 @@ class PrepaidReportEnergy(models.Model):
     monthly and yearly energy reports are the pivot and graph views of this SQL view grouped
     by day, month or year.
 
-    The readings are aggregated once per meter and day (``GROUP BY`` on the local date, the
-    time range served by the readings' BRIN index); only those daily rows go through the
-    window that turns the TOU registers into kWh. Held and rejected readings count nothing
-    (their consumption is 0) and their registers are left out.
+    The readings are aggregated per meter and day (``GROUP BY`` on the local date), with no
+    window over the result: a filter on the meter or the day is pushed down into the
+    aggregation and only the matching readings are read. A reading's TOU kWh are the advance
+    of its band registers since its predecessor (``previous_read_at``, found through the
+    unique (meter, time) index). Held and rejected readings count nothing (their consumption
+    is 0). The account, tenant and sites are the meter's current ones.
     """
 
     _name = "prepaid.report.energy"
@@ -36,49 +38,46 @@ class PrepaidReportEnergy(models.Model):
     reading_count = fields.Integer(string="Readings", readonly=True)
 
     def _band_sql(self, band):
-        # The advance of a band register since the meter's previous day with readings; a
-        # register that went down (reset, replaced meter) counts nothing rather than negative.
+        # The advance of a band register since the reading's predecessor (its last good
+        # reading), multiplier applied; a register that went down (reset, roll-over) counts
+        # nothing rather than negative; held and rejected readings count nothing.
         column = SQL.identifier(band)
         return SQL(
-            "COALESCE(GREATEST(d.%(column)s - lag(d.%(column)s) OVER meter_days, 0), 0)"
-            " * d.multiplier",
+            """COALESCE(sum(GREATEST(r.%(column)s - prev.%(column)s, 0) * m.multiplier)
+                   FILTER (WHERE r.review_state IS NULL OR r.review_state = 'accepted'), 0)
+               AS %(alias)s""",
             column=column,
+            alias=SQL.identifier(f"kwh_{band}"),
         )
 
     @property
     def _table_query(self):
-        bands = [
-            SQL("%s AS %s", self._band_sql(band), SQL.identifier(f"kwh_{band}"))
-            for band in ("t1", "t2", "t3", "t4")
-        ]
         return SQL(
             """
             SELECT (d.meter_id::bigint << 20) + (d.date - DATE '1970-01-01') AS id,
                    d.date, d.meter_id, m.account_id, a.partner_id, m.room_id,
                    room.building_id, room.area_id, m.company_id, m.utility,
-                   d.consumption, d.reading_count, %(bands)s
+                   d.consumption, d.reading_count, d.kwh_t1, d.kwh_t2, d.kwh_t3, d.kwh_t4
               FROM (
                 SELECT r.meter_id,
                        (r.read_at AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(p.tz, 'UTC'))::date
                            AS date,
                        sum(r.consumption) AS consumption,
                        count(*) AS reading_count,
-                       max(r.t1) FILTER (WHERE %(good)s) AS t1,
-                       max(r.t2) FILTER (WHERE %(good)s) AS t2,
-                       max(r.t3) FILTER (WHERE %(good)s) AS t3,
-                       max(r.t4) FILTER (WHERE %(good)s) AS t4,
-                       COALESCE(min(mm.multiplier), 1) AS multiplier
+                       %(bands)s
                   FROM prepaid_reading r
-                  JOIN prepaid_meter mm ON mm.id = r.meter_id
+                  JOIN (SELECT id, COALESCE(NULLIF(multiplier, 0), 1) AS multiplier
+                          FROM prepaid_meter) m ON m.id = r.meter_id
                   JOIN res_company c ON c.id = r.company_id
                   JOIN res_partner p ON p.id = c.partner_id
+                  -- The predecessor through the unique (meter_id, read_at) index.
+             LEFT JOIN prepaid_reading prev
+                       ON prev.meter_id = r.meter_id AND prev.read_at = r.previous_read_at
               GROUP BY r.meter_id, 2
               ) d
               JOIN prepaid_meter m ON m.id = d.meter_id
          LEFT JOIN prepaid_account a ON a.id = m.account_id
          LEFT JOIN prepaid_site room ON room.id = m.room_id
-            WINDOW meter_days AS (PARTITION BY d.meter_id ORDER BY d.date)
             """,
-            bands=SQL(", ").join(bands),
-            good=SQL("r.review_state IS NULL OR r.review_state = 'accepted'"),
+            bands=SQL(", ").join(self._band_sql(band) for band in ("t1", "t2", "t3", "t4")),
         )
