@@ -152,7 +152,8 @@ def run_postings(odoo, registry, account_ids, count, batch):
                     "account": accounts[(posted + n) % len(accounts)],
                     "kind": "consumption",
                     "amount": -0.37,
-                    "key": f"rate:{posted + n}",
+                    # Not rating's keys (rate:<reading id>): the billing run posts those.
+                    "key": f"bench-posting:{posted + n}",
                     "utility": "electricity",
                 }
                 for n in range(size)
@@ -206,7 +207,11 @@ def run_billing(odoo, registry, hours, profile=None):
         backend_cpu = backend_cpu_seconds(cr) - backend_started
         cr.execute("SELECT count(*) FROM prepaid_rating_line")
         rated = cr.fetchone()[0]
-        cr.execute("SELECT count(*) FROM prepaid_ledger_line WHERE kind = 'consumption'")
+        # The charges of the readings (the postings above are consumption lines too).
+        cr.execute(
+            "SELECT count(*) FROM prepaid_ledger_line"
+            " WHERE kind = 'consumption' AND res_model = 'prepaid.reading'"
+        )
         lines = cr.fetchone()[0]
         mismatches = env["prepaid.account"]._check_ledger_balances()
     return {
