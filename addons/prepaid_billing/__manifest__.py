@@ -23,6 +23,7 @@
         "security/prepaid_meter_balance_security.xml",
         "security/prepaid_finance_security.xml",
         "security/prepaid_report_security.xml",
+        "security/prepaid_bill_security.xml",
         # Data.
         "data/prepaid_sts_provider_data.xml",
         "data/ir_cron_data.xml",
@@ -57,6 +58,8 @@
         "views/prepaid_debt_views.xml",
         "wizard/prepaid_apportion_wizard_views.xml",
         "views/prepaid_apportion_views.xml",
+        "views/prepaid_bill_views.xml",
+        "wizard/prepaid_bill_arrears_export_views.xml",
         "views/prepaid_site_views.xml",
         "report/prepaid_receipt_layout.xml",
         "report/prepaid_sts_token_reports.xml",

@@ -36,6 +36,9 @@ from . import prepaid_apportion_pool
 from . import prepaid_apportion_member
 from . import prepaid_apportion_run
 from . import prepaid_apportion_share
+from . import prepaid_bill
+from . import prepaid_bill_charge
+from . import prepaid_bill_late_fee
 from . import prepaid_portal_settings
 from . import prepaid_portal_account
 from . import prepaid_portal_topup

@@ -29,7 +29,12 @@ from .prepaid_rating import _cycle_of
 _lt = LazyTranslate(__name__)
 
 RUN_STATES = [("draft", "Draft"), ("computed", "Computed"), ("done", "Bills Generated")]
-LINE_KINDS = [("consumption", "Consumption"), ("fee", "Fee"), ("share", "Common-Area Share")]
+LINE_KINDS = [
+    ("consumption", "Consumption"),
+    ("fee", "Fee"),
+    ("share", "Common-Area Share"),
+    ("late_fee", "Late Fee"),
+]
 UNITS = {"electricity": "kWh", "water": "m³"}
 
 
@@ -177,6 +182,7 @@ class PrepaidBillRun(models.Model):
         charges = self._get_fee_charges(Account.search(scope))
         shares = self._get_shares(Account.search(scope))
         accounts |= charges.account_id | shares.account_id
+        accounts |= self._get_late_fee_bills(Account.search(scope)).account_id
         billed = (
             self.env["prepaid.bill"]
             .sudo()
@@ -260,6 +266,7 @@ class PrepaidBillRun(models.Model):
                         "share_id": share.id,
                     }
                 )
+            lines += self._get_late_fee_values(account)
             for line in lines:
                 sequence += 1
                 values.append(
@@ -518,6 +525,7 @@ class PrepaidBill(models.Model):
             target = line.fee_charge_id or line.share_id
             if target:
                 target.sudo().write({"bill_line_id": move_line.id, "state": "billed"})
+        lines._mark_late_fees_billed(last)
         return self.sudo().create(
             {"run_id": run.id, "account_id": account.id, "month": first, "move_id": invoice.id}
         )

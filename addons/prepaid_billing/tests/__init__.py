@@ -26,5 +26,6 @@ from . import test_portal_ui
 from . import test_portal_concurrency
 from . import test_debt
 from . import test_apportion
+from . import test_bill
 from . import test_reports
 from . import test_report_composite

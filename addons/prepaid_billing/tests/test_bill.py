@@ -2,14 +2,14 @@ import base64
 import io
 import xmlrpc.client
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.prepaid_meter.tests.common import PrepaidAccessTestMixin
 
@@ -212,6 +212,52 @@ class TestBill(PrepaidBillCommon):
         with self.assertRaises(UserError):
             first.action_compute()  # generated already
 
+    def test_late_fee_on_the_next_bills_minimum_and_cap(self):
+        """0.05 % a day, at least 5.00 the first time, at most 8.00 per bill: the March bill
+        (due March 31) unpaid gets its April late fee on the April bill, May's on the May bill
+        up to the cap, nothing after; a paid bill gets none."""
+        self.account.with_user(self.manager_user).write(
+            {"late_fee_rate": 0.05, "late_fee_min": 5.0, "late_fee_cap": 8.0}
+        )
+        cent = Decimal("0.01")
+        march = self.new_run()
+        march.action_compute()
+        self.assertFalse(march.line_ids.filtered(lambda line: line.kind == "late_fee"))
+        march.action_generate()
+        march_bill = march.bill_ids
+        residual = Decimal(str(march_bill.amount_residual))
+        late_fees = []
+        for month, days in ((4, 30), (5, 31), (6, 30)):
+            run = self.new_run(date(2026, month, 1))
+            run.action_compute()
+            late = run.line_ids.filtered(lambda line: line.late_fee_bill_id == march_bill)
+            late_fees.append((days, late))
+            run.action_generate()
+        (april_days, april), (may_days, may), (_june_days, june) = late_fees
+        daily = residual * Decimal("0.0005")
+        april_fee = max((daily * april_days).quantize(cent, ROUND_HALF_UP), Decimal(5))
+        self.assertEqual(Decimal(str(april.amount)).quantize(cent), april_fee)
+        self.assertEqual(april.late_fee_bill_id, march_bill)
+        may_fee = min((daily * may_days).quantize(cent, ROUND_HALF_UP), Decimal(8) - april_fee)
+        self.assertEqual(Decimal(str(may.amount)).quantize(cent), may_fee)
+        self.assertFalse(june)  # the cap is reached
+        self.assertEqual(Decimal(str(march_bill.late_fee_amount)).quantize(cent), Decimal(8))
+        self.assertEqual(march_bill.late_fee_through, date(2026, 5, 31))
+        # The April bill, paid, is charged no late fee in July.
+        april_bill = self.env["prepaid.bill"].search(
+            [("account_id", "=", self.account.id), ("month", "=", date(2026, 4, 1))]
+        )
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=april_bill.move_id.ids
+        ).create({"payment_date": date(2026, 5, 2)})._create_payments()
+        july = self.new_run(date(2026, 7, 1))
+        july.action_compute()
+        self.assertFalse(
+            july.line_ids.filtered(
+                lambda line: line.kind == "late_fee" and line.late_fee_bill_id == april_bill
+            )
+        )
+
     def test_generate_needs_a_computation(self):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Compute the bills"):
@@ -285,6 +331,9 @@ class TestBillAccess(PrepaidAccessTestMixin, PrepaidBillCommon, HttpCase):
     def test_operators_read_and_only_managers_bill(self):
         run = self.new_run()
         run.action_compute()
+        self.assertWriteRefused(
+            self.operator_user, self.account, {"late_fee_rate": 1.0, "late_fee_cap": 9.0}, MANAGERS
+        )
         operator_run = run.with_user(self.operator_user)
         self.assertEqual(operator_run.line_ids.mapped("amount"), run.line_ids.mapped("amount"))
         for method in ("action_compute", "action_generate", "action_send"):
@@ -312,3 +361,31 @@ class TestBillAccess(PrepaidAccessTestMixin, PrepaidBillCommon, HttpCase):
             fields=["amount_residual", "days_overdue"],
         )
         self.assertEqual(bills[0]["amount_residual"], run.bill_ids.amount_residual)
+
+    def test_the_tenant_sees_the_bill_on_the_portal(self):
+        run = self.new_run()
+        run.action_compute()
+        run.action_generate()
+        invoice = run.bill_ids.move_id.sudo()
+        new_test_user(
+            self.env,
+            login="bill_portal_tenant",
+            groups="base.group_portal",
+            partner_id=self.tenant.id,
+        )
+        other = self.env["res.partner"].create({"name": "Another tenant"})
+        new_test_user(
+            self.env, login="bill_portal_other", groups="base.group_portal", partner_id=other.id
+        )
+        self.authenticate("bill_portal_tenant", "bill_portal_tenant")
+        listing = self.url_open("/my/invoices")
+        self.assertEqual(listing.status_code, 200)
+        self.assertIn(invoice.name, listing.text)
+        page = self.url_open(f"/my/invoices/{invoice.id}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(invoice.name, page.text)
+        # Another tenant does not see it.
+        self.authenticate("bill_portal_other", "bill_portal_other")
+        self.assertNotIn(invoice.name, self.url_open("/my/invoices").text)
+        refused = self.url_open(f"/my/invoices/{invoice.id}", allow_redirects=False)
+        self.assertNotEqual(refused.status_code, 200)

@@ -9,4 +9,5 @@ from . import prepaid_fee_run
 from . import prepaid_apportion_wizard
 from . import prepaid_prepayment_check
 from . import prepaid_finance_export
+from . import prepaid_bill_arrears_export
 from . import prepaid_report_composite
