@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 from odoo.tools.translate import LazyTranslate
 
 from odoo.addons.prepaid_meter.models.prepaid_access_mixin import MANAGER, requires_group
@@ -229,13 +230,19 @@ class PrepaidBillRun(models.Model):
         accounts = self._get_accounts()
         charges = self._get_fee_charges(accounts)
         shares = self._get_shares(accounts)
+        readings = self._get_month_readings(
+            accounts.filtered(lambda a: a.billing_mode == "postpaid")
+        )
+        engines = {}  # tariff id -> compiled tariff: compiled once per run
         values = []
         for account in accounts.sorted("id"):
             sequence = 0
             lines = []
             if account.billing_mode == "postpaid":
                 for utility in ("electricity", "water"):
-                    lines += self._get_consumption_values(account, utility)
+                    lines += self._get_consumption_values(
+                        account, utility, readings.get((account.id, utility), []), engines
+                    )
             for charge in charges.filtered(lambda c, a=account: c.account_id == a):
                 lines.append(
                     {
@@ -274,14 +281,57 @@ class PrepaidBillRun(models.Model):
                 )
         return values
 
-    def _get_consumption_values(self, account, utility):
+    def _get_month_readings(self, accounts):
+        """The good readings of ``accounts``' meters around the run's month (a day more on
+        each side: the month is in each tariff's timezone), oldest first, for all accounts in
+        one query: ``{(account id, utility): [{id, read_at, previous_read_at, consumption}]}``
+        like ``prepaid.rating._get_readings``."""
+        if not accounts:
+            return {}
+        first, last = self._get_period()
+        self.env["prepaid.reading"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """SELECT a.id, r.utility, r.id, r.read_at, r.previous_read_at,
+                          r.consumption::text
+                     FROM prepaid_account a
+                     JOIN prepaid_meter m ON m.account_id = a.id
+                     JOIN prepaid_reading r ON r.meter_id = m.id
+                    WHERE a.id = ANY(%s) AND r.consumption > 0
+                      AND r.previous_read_at >= a.date_open
+                      AND r.read_at > %s AND r.read_at <= %s
+                 ORDER BY a.id, r.utility, r.read_at, r.id""",
+                accounts.ids,
+                first - relativedelta(days=1),
+                last + relativedelta(days=2),
+            )
+        )
+        readings = defaultdict(list)
+        for (
+            account_id,
+            utility,
+            reading_id,
+            read_at,
+            previous,
+            consumption,
+        ) in self.env.cr.fetchall():
+            readings[(account_id, utility)].append(
+                {
+                    "id": reading_id,
+                    "read_at": read_at,
+                    "previous_read_at": previous,
+                    "consumption": Decimal(consumption),
+                }
+            )
+        return readings
+
+    def _get_consumption_values(self, account, utility, readings, engines=None):
         """The month's consumption of ``account`` for ``utility`` rated with its tariff from
         the start of the cycle (the month), one line per band, tier and unit price (and per
         fixed charge of the tariff). Postpaid accounts are not rated in real time: their
         readings are rated here, the same way ``prepaid.rating`` rates a cycle."""
         tariff = account._get_tariff(utility)
         Rating = self.env["prepaid.rating"]
-        readings = Rating._get_readings([(account.id, utility)]).get((account.id, utility), [])
         if not tariff:
             if readings:
                 raise UserError(
@@ -295,14 +345,18 @@ class PrepaidBillRun(models.Model):
         tz = pytz.timezone(tariff.tz or "UTC")
         first, last = self._get_period()
         readings = [r for r in readings if _cycle_of(r["read_at"], tz) == first]
-        compiled = compile_definition(tariff._engine_definition())
+        engines = {} if engines is None else engines
+        if tariff.id not in engines:
+            engines[tariff.id] = compile_definition(tariff._engine_definition())
+        compiled = engines[tariff.id]
         lines = []
         if readings:
             lines += Rating._charge(compiled, tz, readings, Decimal(0), Decimal(0))[3]
         if account.date_open <= last:
             lines += rate_fixed_charges(compiled, max(first, account.date_open), last)
-        band_labels = dict(self.env["prepaid.bill.line"]._fields["band"].selection)
-        utility_label = dict(self.env["prepaid.bill.line"]._fields["utility"].selection)[utility]
+        Line = self.env["prepaid.bill.line"]
+        band_labels = dict(Line._fields["band"]._description_selection(self.env))
+        utility_label = dict(Line._fields["utility"]._description_selection(self.env))[utility]
         values = []
         for line in aggregate_lines(lines):
             if not line.amount and not line.quantity:

@@ -270,6 +270,8 @@ class TestBill(PrepaidBillCommon):
         # A second tenant billed for its fee only (a prepaid account with a fee to bill).
         other = self.new_run(accounts=self.account2)
         other.action_compute()
+        # A prepaid account: its consumption was taken from the wallet, only the rest is billed.
+        self.assertEqual(sorted(other.line_ids.mapped("kind")), ["fee", "share"])
         other.action_generate()
         bills = run.bill_ids | other.bill_ids
         self.assertEqual(len(bills), 2)
