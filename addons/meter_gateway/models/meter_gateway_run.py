@@ -266,9 +266,9 @@ class MeterGateway(models.Model):
             "t3": reading.energy_t3,
             "t4": reading.energy_t4,
         }
-        if reading.remaining_amount is not None:
-            # Meters that keep the balance: billing mirrors and reconciles it.
-            row["remaining_amount"] = reading.remaining_amount
+        # The remaining balance register (reading.remaining_amount) is not passed on yet:
+        # billing records each reported balance with a few statements per meter, which a
+        # 10,000-meter poll cannot afford; it waits for a set-based recording.
         return row
 
     def _store_meter_outcome(self, meter, outcomes, now, event_now, events):
