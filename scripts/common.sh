@@ -15,8 +15,9 @@ PG_CLUSTER_NAME=${PG_CLUSTER_NAME:-prepaid}
 PG_PORT=${PG_PORT:-5439}
 PROJECT_ADDONS="prepaid_meter,prepaid_billing,meter_gateway"
 # Odoo addons installed beside the project's (not tested): payment_demo is the payment provider of
-# the demo and of the portal tests; prepaid_billing itself does not depend on it.
-EXTRA_ADDONS="payment_demo"
+# the demo and of the portal tests; l10n_cn, the Chinese chart of accounts, makes the demo company
+# (in Shanghai) account in CNY. The suite itself depends on neither.
+EXTRA_ADDONS="payment_demo,l10n_cn"
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 as_postgres() { if [ -z "$SUDO" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }

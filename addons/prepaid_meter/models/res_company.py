@@ -16,9 +16,29 @@ class ResCompany(models.Model):
 
     @api.model
     def _prepaid_demo_set_locale(self):
-        """Demo: the main company and its administrator live on Asia/Shanghai time, like the
-        demo tariffs, so that band hours and imported timestamps read as local time."""
+        """Demo: the main company is in Shanghai, on Asia/Shanghai time like the demo tariffs
+        (band hours and imported timestamps read as local time).
+
+        Its country is set before accounting is installed (the registry loads first), so that
+        a Chinese chart of accounts installed with it (``l10n_cn``, which ``make run`` and
+        ``make test`` install) is the one chosen, in CNY. An existing accounting is left alone.
+        """
         company = self.env.ref("base.main_company")
+        has_accounting = "account.move.line" in self.env and bool(
+            self.env["account.move.line"].sudo().search_count([], limit=1)
+        )
+        if not has_accounting:
+            company.write(
+                {
+                    "country_id": self.env.ref("base.cn").id,
+                    "state_id": False,
+                    "street": "88 Century Avenue",
+                    "street2": False,
+                    "city": "Shanghai",
+                    "zip": "200120",
+                    "phone": "+86 21 5555 0100",
+                }
+            )
         company.partner_id.tz = "Asia/Shanghai"
         self.env.ref("base.user_admin").tz = "Asia/Shanghai"
 
