@@ -192,7 +192,16 @@ class PrepaidBillRun(models.Model):
         return accounts - billed.account_id
 
     def _get_fee_charges(self, accounts):
+        """The fee charges of ``accounts`` left to bill up to the month, except those a
+        debt recovery agreement in force settles from the top-ups (billed, they would be paid
+        twice)."""
         _first, last = self._get_period()
+        recovering = (
+            self.env["prepaid.debt"]
+            .sudo()
+            .search([("account_id", "in", accounts.ids), ("state", "=", "active")])
+            .fee_charge_ids
+        )
         return (
             self.env["prepaid.fee.charge"]
             .sudo()
@@ -203,6 +212,7 @@ class PrepaidBillRun(models.Model):
                     ("residual", ">", 0),
                     ("bill_line_id", "=", False),
                     ("period_start", "<=", last),
+                    ("id", "not in", recovering.ids),
                 ],
                 order="account_id, period_start, id",
             )

@@ -258,6 +258,28 @@ class TestBill(PrepaidBillCommon):
             )
         )
 
+    def test_fees_recovered_from_top_ups_are_not_billed(self):
+        """A prepaid tenant's fee left to bill that a debt agreement recovers from its top-ups
+        is not billed too; once the agreement is cancelled, its residual is billed."""
+        charge = self.fee.charge_ids.filtered(lambda c: c.account_id == self.account2)
+        debt = self.env["prepaid.debt"].create(
+            {
+                "name": "Property fee",
+                "account_id": self.account2.id,
+                "amount": charge.residual,
+                "fee_charge_ids": [Command.set(charge.ids)],
+            }
+        )
+        run = self.new_run(accounts=self.account2)
+        run.action_compute()
+        self.assertEqual(run.line_ids.mapped("kind"), ["share"])
+        debt.state = "cancelled"
+        run.action_compute()
+        self.assertEqual(sorted(run.line_ids.mapped("kind")), ["fee", "share"])
+        self.assertEqual(
+            run.line_ids.filtered(lambda line: line.kind == "fee").fee_charge_id, charge
+        )
+
     def test_generate_needs_a_computation(self):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Compute the bills"):
