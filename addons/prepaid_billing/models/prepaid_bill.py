@@ -18,7 +18,12 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.translate import LazyTranslate
 
-from odoo.addons.prepaid_meter.models.prepaid_access_mixin import MANAGER, requires_group
+from odoo.addons.prepaid_meter.models.prepaid_access_mixin import (
+    MANAGER,
+    PROCESS,
+    requires_group,
+)
+from odoo.addons.prepaid_meter.tools.tariff_data import TariffError
 from odoo.addons.prepaid_meter.tools.tariff_engine import (
     aggregate_lines,
     compile_definition,
@@ -75,6 +80,12 @@ class PrepaidBillRun(models.Model):
     bill_ids = fields.One2many("prepaid.bill", "run_id", string="Bills")
     bill_count = fields.Integer(compute="_compute_bill_count")
     amount_total = fields.Monetary(string="Total to Bill", compute="_compute_amount_total")
+    issues = fields.Text(
+        string="Not Billed",
+        readonly=True,
+        help="The accounts left out and why (no tariff...): a later run of the month bills "
+        "them once fixed.",
+    )
 
     # === COMPUTE METHODS === #
 
@@ -97,7 +108,7 @@ class PrepaidBillRun(models.Model):
 
     def _get_write_groups(self):
         groups = dict.fromkeys(("company_id", "month", "site_id", "account_ids"), MANAGER)
-        return {**super()._get_write_groups(), **groups, "state": "process"}
+        return {**super()._get_write_groups(), **groups, "state": PROCESS, "issues": PROCESS}
 
     # === ACTIONS === #
 
@@ -110,8 +121,9 @@ class PrepaidBillRun(models.Model):
                 raise UserError(self.env._("The bills of this run are generated already."))
             run = run.sudo()
             run.line_ids.unlink()
-            run.env["prepaid.bill.line"].create(run._get_line_values())
-            run.state = "computed"
+            values, issues = run._get_line_values()
+            run.env["prepaid.bill.line"].create(values)
+            run.write({"state": "computed", "issues": "\n".join(issues)})
         return True
 
     @requires_group(MANAGER, _lt("generate bills"))
@@ -125,9 +137,16 @@ class PrepaidBillRun(models.Model):
             by_account = defaultdict(lambda: self.env["prepaid.bill.line"])
             for line in run.line_ids:
                 by_account[line.account_id] |= line
+            issues = [run.issues] if run.issues else []
             for account, lines in by_account.items():
-                self.env["prepaid.bill"]._generate(run, account, lines)
-            run.state = "done"
+                try:
+                    # One account's bad setting (a tax not included in prices...) stops only
+                    # its bill: it is not billed, and the next run of the month bills it.
+                    with self.env.cr.savepoint():
+                        self.env["prepaid.bill"]._generate(run, account, lines)
+                except UserError as error:
+                    issues.append(f"{account.display_name}: {error.args[0]}")
+            run.write({"state": "done", "issues": "\n".join(issues)})
         return True
 
     @requires_group(MANAGER, _lt("send bills"))
@@ -236,7 +255,9 @@ class PrepaidBillRun(models.Model):
         )
 
     def _get_line_values(self):
-        """The ``prepaid.bill.line`` values of the run, account by account."""
+        """The ``prepaid.bill.line`` values of the run, account by account, and the accounts
+        left out (``["account: why"]``): an account whose consumption cannot be rated is not
+        billed at all (not even its fees: its one bill of the month would miss it)."""
         accounts = self._get_accounts()
         charges = self._get_fee_charges(accounts)
         shares = self._get_shares(accounts)
@@ -245,14 +266,25 @@ class PrepaidBillRun(models.Model):
         )
         engines = {}  # tariff id -> compiled tariff: compiled once per run
         values = []
+        issues = []
         for account in accounts.sorted("id"):
             sequence = 0
             lines = []
-            if account.billing_mode == "postpaid":
-                for utility in ("electricity", "water"):
-                    lines += self._get_consumption_values(
-                        account, utility, readings.get((account.id, utility), []), engines
+            try:
+                if account.billing_mode == "postpaid":
+                    for utility in ("electricity", "water"):
+                        lines += self._get_consumption_values(
+                            account, utility, readings.get((account.id, utility), []), engines
+                        )
+            except (TariffError, UserError) as error:
+                if isinstance(error, TariffError):
+                    message = account._get_tariff(utility)._tariff_issue_message(
+                        error.code, error.params
                     )
+                else:
+                    message = error.args[0]
+                issues.append(f"{account.display_name}: {message}")
+                continue
             for charge in charges.filtered(lambda c, a=account: c.account_id == a):
                 lines.append(
                     {
@@ -289,7 +321,7 @@ class PrepaidBillRun(models.Model):
                 values.append(
                     {**line, "run_id": self.id, "account_id": account.id, "sequence": sequence}
                 )
-        return values
+        return values, issues
 
     def _get_month_readings(self, accounts):
         """The good readings of ``accounts``' meters around the run's month (a day more on

@@ -280,6 +280,47 @@ class TestBill(PrepaidBillCommon):
             run.line_ids.filtered(lambda line: line.kind == "fee").fee_charge_id, charge
         )
 
+    def test_an_account_that_cannot_be_rated_is_named_and_billed_later(self):
+        # A tariff in force from June only: March cannot be rated.
+        june = self._create_tariff(
+            utility="electricity",
+            tz="UTC",
+            version_ids=[
+                Command.create(
+                    {
+                        "date_from": "2026-06-01",
+                        "kind": "tiered",
+                        "tier_ids": [Command.create({"quantity_from": 0, "unit_price": 0.5})],
+                    }
+                )
+            ],
+        )
+        self.account3.sudo().write({"billing_mode": "postpaid", "electricity_tariff_id": june.id})
+        self.read_meter(
+            self.account3.meter_ids, (datetime(2026, 3, 1), 0), (datetime(2026, 3, 2), 10)
+        )
+        run = self.new_run(accounts=self.account | self.account3)
+        run.action_compute()
+        self.assertEqual(run.line_ids.account_id, self.account)
+        self.assertIn(self.account3.display_name, run.issues)
+        self.assertEqual(len(run.issues.splitlines()), 1)
+        self.assertIn("No tariff version is in force on", run.issues)
+        run.action_generate()
+        self.assertEqual(run.bill_ids.account_id, self.account)
+        # Its fee and share stay to bill with its consumption.
+        fee3 = self.fee.charge_ids.filtered(lambda c: c.account_id == self.account3)
+        self.assertEqual(fee3.state, "open")
+        self.account3.sudo().electricity_tariff_id = self.tou
+        again = self.new_run(accounts=self.account | self.account3)
+        again.action_compute()
+        self.assertFalse(again.issues)
+        self.assertEqual(again.line_ids.account_id, self.account3)
+        self.assertEqual(
+            sorted(set(again.line_ids.mapped("kind"))), ["consumption", "fee", "share"]
+        )
+        again.action_generate()
+        self.assertEqual(fee3.state, "billed")
+
     def test_generate_needs_a_computation(self):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Compute the bills"):
