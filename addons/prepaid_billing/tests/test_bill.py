@@ -321,6 +321,29 @@ class TestBill(PrepaidBillCommon):
         again.action_generate()
         self.assertEqual(fee3.state, "billed")
 
+    def test_computing_costs_the_same_queries_for_one_or_three_accounts(self):
+        """A month end computes thousands of accounts in one run: what it reads must not grow
+        with them (no query per account)."""
+        others = self.account2 | self.account3
+        others.sudo().write({"billing_mode": "postpaid", "electricity_tariff_id": self.tou.id})
+        for account in others:
+            self.read_meter(
+                account.meter_ids, (datetime(2026, 3, 1), 0), (datetime(2026, 3, 2, 9), 12)
+            )
+        counts = []
+        for accounts in (self.account, self.account | others):
+            run = self.new_run(accounts=accounts)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            self.env.registry.clear_cache()
+            before = self.env.cr.sql_log_count
+            run.action_compute()
+            self.env.flush_all()
+            counts.append(self.env.cr.sql_log_count - before)
+            self.assertEqual(run.line_ids.account_id, accounts)
+        self.assertGreater(counts[0], 10, counts)  # it counted something
+        self.assertEqual(counts[0], counts[1], counts)
+
     def test_generate_needs_a_computation(self):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Compute the bills"):
