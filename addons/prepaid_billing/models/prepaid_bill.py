@@ -472,6 +472,40 @@ class PrepaidBillLine(models.Model):
     fee_charge_id = fields.Many2one("prepaid.fee.charge", readonly=True)
     share_id = fields.Many2one("prepaid.apportion.share", readonly=True)
 
+    def _check_still_to_bill(self):
+        """Lock the fee charges and shares of these lines and raise a UserError unless each
+        is still left to bill at the amount computed (another run of another month may have
+        billed it, a top-up recovered part of it): billed twice otherwise."""
+        for model, field in (
+            ("prepaid.fee.charge", "fee_charge_id"),
+            ("prepaid.apportion.share", "share_id"),
+        ):
+            targets = self[field]
+            if not targets:
+                continue
+            targets.flush_recordset()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM %s WHERE id = ANY(%s) FOR UPDATE",
+                    SQL.identifier(self.env[model]._table),
+                    targets.ids,
+                )
+            )
+            targets.invalidate_recordset()
+        for line in self:
+            target = (line.fee_charge_id or line.share_id).sudo()
+            if target and (
+                target.state != "open"
+                or target.bill_line_id
+                or line.currency_id.compare_amounts(target.residual, line.amount)
+            ):
+                raise UserError(
+                    self.env._(
+                        "%(charge)s changed since the bill was computed: compute it again.",
+                        charge=target.display_name,
+                    )
+                )
+
 
 class PrepaidBill(models.Model):
     """The bill of one account for one month: its posted invoice. Unique per account and
@@ -552,6 +586,7 @@ class PrepaidBill(models.Model):
                 limit=1,
             )
         )
+        lines._check_still_to_bill()
         commands = []
         for sequence, line in enumerate(lines, start=1):
             revenue, tax = Finance._get_revenue_and_tax(company, line.utility or "")

@@ -344,6 +344,23 @@ class TestBill(PrepaidBillCommon):
         self.assertGreater(counts[0], 10, counts)  # it counted something
         self.assertEqual(counts[0], counts[1], counts)
 
+    def test_a_charge_billed_by_another_run_meanwhile_is_not_billed_again(self):
+        """March's fee and share are left to bill in the runs of March and April alike: the
+        run generated second leaves the account out, named, instead of billing them twice."""
+        march = self.new_run(accounts=self.account2)
+        april = self.new_run(date(2026, 4, 1), accounts=self.account2)
+        march.action_compute()
+        april.action_compute()
+        self.assertEqual(len(april.line_ids), 2)
+        march.action_generate()
+        april.action_generate()
+        self.assertEqual(len(march.bill_ids), 1)
+        self.assertFalse(april.bill_ids)
+        self.assertIn("changed since the bill was computed", april.issues)
+        april_again = self.new_run(date(2026, 4, 1), accounts=self.account2)
+        april_again.action_compute()
+        self.assertFalse(april_again.line_ids)  # nothing left to bill
+
     def test_generate_needs_a_computation(self):
         run = self.new_run()
         with self.assertRaisesRegex(UserError, "Compute the bills"):
