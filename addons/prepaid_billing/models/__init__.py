@@ -6,6 +6,7 @@ from . import prepaid_sts_vending
 from . import prepaid_ledger_line
 from . import prepaid_ledger
 from . import prepaid_account
+from . import prepaid_counter_order
 from . import prepaid_topup
 from . import prepaid_refund
 from . import prepaid_meter_balance

@@ -1,19 +1,16 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import formatLang
 from odoo.tools.translate import LazyTranslate
 
 from odoo.addons.prepaid_meter.models.prepaid_access_mixin import (
     MANAGER,
     OPERATOR,
-    PROCESS,
     requires_group,
 )
 from odoo.addons.prepaid_meter.tools.related_counts import set_related_counts
-
-from .prepaid_topup import PAYMENT_METHODS
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -63,34 +60,18 @@ class PrepaidRefund(models.Model):
 
     _name = "prepaid.refund"
     _description = "Refund"
-    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.access.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.counter.order"]
     _order = "id desc"
     _check_company_auto = True
+    _sequence_code = "prepaid.refund"
+    _process_fields = PROCESS_FIELDS
+    _order_fields = ORDER_FIELDS
 
     # === FIELDS === #
 
-    name = fields.Char(
-        string="Number", required=True, copy=False, readonly=True, default=lambda self: "/"
-    )
-    account_id = fields.Many2one(
-        "prepaid.account",
-        string="Account",
-        required=True,
-        index=True,
-        check_company=True,
-        tracking=True,
-        # A closed account still pays out what it holds.
-        domain="[('state', 'in', ('open', 'suspended', 'closed'))]",
-    )
-    partner_id = fields.Many2one(related="account_id.partner_id", string="Tenant", store=True)
-    room_id = fields.Many2one(related="account_id.room_id", store=True)
-    billing_mode = fields.Selection(related="account_id.billing_mode")
+    # A closed account still pays out what it holds.
+    account_id = fields.Many2one(domain="[('state', 'in', ('open', 'suspended', 'closed'))]")
     account_balance = fields.Monetary(related="account_id.balance", string="Balance Now")
-    company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
-    amount = fields.Monetary(required=True, tracking=True)
     meter_id = fields.Many2one(
         "prepaid.meter",
         string="Meter",
@@ -107,7 +88,6 @@ class PrepaidRefund(models.Model):
         help="Optional: the sale this refund gives back (in part). A reversed top-up was paid "
         "back by its reversal already.",
     )
-    payment_method = fields.Selection(PAYMENT_METHODS, required=True, default="cash", tracking=True)
     payment_reference = fields.Char(
         help="The transaction number of the transfer, card, WeChat Pay or Alipay refund."
     )
@@ -117,8 +97,6 @@ class PrepaidRefund(models.Model):
         help="The tenant leaves: refund the whole balance and close the account (managers).",
     )
     request_key = fields.Char(
-        copy=False,
-        readonly=True,
         help="Who asked for this refund (a screen, an integration): the same request twice "
         "makes one refund.",
     )
@@ -136,8 +114,6 @@ class PrepaidRefund(models.Model):
     )
     paid_at = fields.Datetime(string="Paid Out At", readonly=True, copy=False)
     paid_by_id = fields.Many2one("res.users", string="Paid Out By", readonly=True, copy=False)
-    ledger_line_id = fields.Many2one("prepaid.ledger.line", readonly=True, copy=False)
-    balance_after = fields.Monetary(related="ledger_line_id.balance_after")
     payment_id = fields.Many2one("account.payment", readonly=True, copy=False)
 
     _sql_constraints = [
@@ -149,24 +125,12 @@ class PrepaidRefund(models.Model):
         ("name_company_uniq", "unique(company_id, name)", "The refund number must be unique."),
     ]
 
-    # === CONSTRAINT METHODS === #
-
-    @api.constrains("amount")
-    def _check_amount(self):
-        if any(refund.currency_id.compare_amounts(refund.amount, 0.0) <= 0 for refund in self):
-            raise ValidationError(self.env._("A refund amount must be positive."))
-
     # === COMPUTE METHODS === #
 
     @api.depends("amount", "close_account", "company_id.prepaid_refund_manager_limit")
     def _compute_needs_manager(self):
         for refund in self:
             refund.needs_manager = refund._needs_manager()
-
-    @api.depends("name")
-    def _compute_display_name(self):
-        for refund in self:
-            refund.display_name = refund.name if refund.name != "/" else self.env._("New Refund")
 
     @api.onchange("account_id", "close_account")
     def _onchange_close_account(self):
@@ -175,27 +139,10 @@ class PrepaidRefund(models.Model):
 
     # === ACCESS POLICY === #
 
-    def _get_write_groups(self):
-        groups = {**super()._get_write_groups(), **dict.fromkeys(PROCESS_FIELDS, PROCESS)}
-        if any(refund.state != "draft" for refund in self):
-            groups.update(dict.fromkeys(ORDER_FIELDS, PROCESS))
-        return groups
-
     def _get_state_records_label(self):
         return self.env._("refunds")
 
     # === CRUD METHODS === #
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["name"] = (
-                    self.env["ir.sequence"].with_company(company).next_by_code("prepaid.refund")
-                    or "/"
-                )
-        return super().create(vals_list)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):

@@ -7,28 +7,21 @@ import logging
 import qrcode
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, formatLang
 from odoo.tools.translate import LazyTranslate
 
 from odoo.addons.prepaid_meter.models.prepaid_access_mixin import (
     MANAGER,
     OPERATOR,
-    PROCESS,
     requires_group,
 )
+
+from .prepaid_counter_order import PAYMENT_METHODS
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
 
-PAYMENT_METHODS = [
-    ("cash", "Cash"),
-    ("bank_card", "Bank Card"),
-    ("bank_transfer", "Bank Transfer"),
-    ("wechat", "WeChat Pay"),
-    ("alipay", "Alipay"),
-    ("online", "Online Payment"),
-]
 STATES = [
     ("draft", "Draft"),
     ("paid", "Paid, to Deliver"),
@@ -75,32 +68,16 @@ class PrepaidTopup(models.Model):
 
     _name = "prepaid.topup"
     _description = "Top-up"
-    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.access.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "prepaid.counter.order"]
     _order = "id desc"
     _check_company_auto = True
+    _sequence_code = "prepaid.topup"
+    _process_fields = PROCESS_FIELDS
+    _order_fields = ORDER_FIELDS
 
     # === FIELDS === #
 
-    name = fields.Char(
-        string="Number", required=True, copy=False, readonly=True, default=lambda self: "/"
-    )
-    account_id = fields.Many2one(
-        "prepaid.account",
-        string="Account",
-        required=True,
-        index=True,
-        check_company=True,
-        tracking=True,
-        domain="[('state', '=', 'open')]",
-    )
-    partner_id = fields.Many2one(related="account_id.partner_id", string="Tenant", store=True)
-    room_id = fields.Many2one(related="account_id.room_id", store=True)
-    billing_mode = fields.Selection(related="account_id.billing_mode")
-    company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
-    amount = fields.Monetary(required=True, tracking=True)
+    account_id = fields.Many2one(domain="[('state', '=', 'open')]")
     utility = fields.Selection(
         [("electricity", "Electricity"), ("water", "Water")],
         compute="_compute_utility",
@@ -117,13 +94,10 @@ class PrepaidTopup(models.Model):
         help="For accounts billed on the meter with several meters of the utility: the one "
         "that gets the credit.",
     )
-    payment_method = fields.Selection(PAYMENT_METHODS, required=True, default="cash", tracking=True)
     payment_reference = fields.Char(
         help="The transaction number of the card, transfer, WeChat Pay or Alipay payment."
     )
     request_key = fields.Char(
-        copy=False,
-        readonly=True,
         help="Who asked for this sale (a counter screen, a payment callback): the same request "
         "twice makes one order.",
     )
@@ -132,8 +106,6 @@ class PrepaidTopup(models.Model):
     paid_by_id = fields.Many2one("res.users", string="Cashier", readonly=True, copy=False)
     delivered_at = fields.Datetime(readonly=True, copy=False)
     delivery_message = fields.Text(readonly=True, copy=False)
-    ledger_line_id = fields.Many2one("prepaid.ledger.line", readonly=True, copy=False)
-    balance_after = fields.Monetary(related="ledger_line_id.balance_after")
     reversal_line_id = fields.Many2one("prepaid.ledger.line", readonly=True, copy=False)
     reversed_at = fields.Datetime(readonly=True, copy=False)
     reversed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
@@ -150,14 +122,6 @@ class PrepaidTopup(models.Model):
         ("name_company_uniq", "unique(company_id, name)", "The top-up number must be unique."),
     ]
 
-    # === CONSTRAINT METHODS === #
-
-    @api.constrains("amount")
-    def _check_amount(self):
-        # Monetary fields are rounded to the currency when written.
-        if any(topup.currency_id.compare_amounts(topup.amount, 0.0) <= 0 for topup in self):
-            raise ValidationError(self.env._("A top-up amount must be positive."))
-
     # === COMPUTE METHODS === #
 
     @api.depends("account_id", "meter_id")
@@ -169,31 +133,7 @@ class PrepaidTopup(models.Model):
                 utilities = set(topup.account_id.meter_ids.mapped("utility"))
                 topup.utility = utilities.pop() if len(utilities) == 1 else False
 
-    @api.depends("name", "amount", "partner_id")
-    def _compute_display_name(self):
-        for topup in self:
-            topup.display_name = topup.name if topup.name != "/" else self.env._("New Top-up")
-
-    # === ACCESS POLICY === #
-
-    def _get_write_groups(self):
-        groups = {**super()._get_write_groups(), **dict.fromkeys(PROCESS_FIELDS, PROCESS)}
-        if any(topup.state != "draft" for topup in self):
-            groups.update(dict.fromkeys(ORDER_FIELDS, PROCESS))
-        return groups
-
     # === CRUD METHODS === #
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                vals["name"] = (
-                    self.env["ir.sequence"].with_company(company).next_by_code("prepaid.topup")
-                    or "/"
-                )
-        return super().create(vals_list)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
