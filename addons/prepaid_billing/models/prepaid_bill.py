@@ -408,13 +408,13 @@ class PrepaidBillRun(models.Model):
                     "%(utility)s %(charge)s %(month)s",
                     utility=utility_label,
                     charge=line.charge,
-                    month=f"{first:%Y-%m}",
+                    month=first.strftime("%Y-%m"),
                 )
             else:
                 name = self.env._(
                     "%(utility)s %(month)s %(band)s%(tier)s",
                     utility=utility_label,
-                    month=f"{first:%Y-%m}",
+                    month=first.strftime("%Y-%m"),
                     band=band_labels.get(line.band, ""),
                     tier=self.env._(", tier %(tier)s", tier=line.tier) if line.tier else "",
                 )
@@ -595,9 +595,9 @@ class PrepaidBill(models.Model):
                 label = self.env._(
                     "%(label)s: %(quantity)s %(unit)s at %(price)s",
                     label=line.name,
-                    quantity=f"{line.quantity:.3f}",
+                    quantity=format(line.quantity, ".3f"),
                     unit=line.uom,
-                    price=f"{Decimal(str(line.unit_price)).normalize():f}",
+                    price=format(Decimal(str(line.unit_price)).normalize(), "f"),
                 )
             # One unit at the line's amount: the tariff's prices have more decimals than an
             # invoice line's unit price, and its amounts are rounded over the whole cycle; the

@@ -121,7 +121,7 @@ class PrepaidBillRun(models.Model):
                         "Late fee on %(invoice)s: %(days)s days x %(rate)s%% of %(residual)s",
                         invoice=bill.move_id.name,
                         days=days,
-                        rate=f"{Decimal(str(account.late_fee_rate)).normalize():f}",
+                        rate=format(Decimal(str(account.late_fee_rate)).normalize(), "f"),
                         residual=residual,
                     ),
                     "quantity": days,
