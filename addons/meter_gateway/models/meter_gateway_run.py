@@ -211,6 +211,11 @@ class MeterGateway(models.Model):
         event_now = datetime.now(timezone.utc).replace(tzinfo=None)
         Meter = self.env["prepaid.meter"].sudo()
         meters = Meter.browse({job["meter_id"] for job in jobs})
+        # Meters that keep the balance of their account: their balance register is passed on,
+        # to be mirrored and reconciled (per meter: only where it is needed).
+        billed_on_meter = set(
+            meters.filtered(lambda m: m.account_id.billing_mode == "prepaid_meter").ids
+        )
         by_meter = {}
         rows, events = [], []
         for job, result in zip(jobs, results, strict=True):
@@ -219,7 +224,9 @@ class MeterGateway(models.Model):
             # A read-back that shows a command not carried out is still a good reading.
             readable = result["error"] is None or error_code(result["error"]) == "verification"
             if readable and reading is not None:
-                row = gateway._reading_row(job["meter_id"], reading, now)
+                row = gateway._reading_row(
+                    job["meter_id"], reading, now, job["meter_id"] in billed_on_meter
+                )
                 if row:
                     rows.append(row)
             if result["clock_synced"]:
@@ -251,7 +258,7 @@ class MeterGateway(models.Model):
             gateway, jobs, results, errors_only=gateway.comm_log_level != "all"
         )
 
-    def _reading_row(self, meter_id, reading, now):
+    def _reading_row(self, meter_id, reading, now, with_balance=False):
         total = reading.energy_total
         if total is None:
             total = reading.values.get("volume_total")
@@ -266,9 +273,8 @@ class MeterGateway(models.Model):
             "t3": reading.energy_t3,
             "t4": reading.energy_t4,
         }
-        # The remaining balance register (reading.remaining_amount) is not passed on yet:
-        # billing records each reported balance with a few statements per meter, which a
-        # 10,000-meter poll cannot afford; it waits for a set-based recording.
+        if with_balance and reading.remaining_amount is not None:
+            row["remaining_amount"] = reading.remaining_amount
         return row
 
     def _store_meter_outcome(self, meter, outcomes, now, event_now, events):

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 from odoo import api, fields
 from odoo.modules.registry import Registry
@@ -39,6 +40,33 @@ class TestPolling(MeterGatewayCommon):
         self.assertFalse(self.env["meter.comm.log"].search([("gateway_id", "in", visited.ids)]))
         # Not due again before the interval: the next run visits nothing.
         self.assertFalse(self.run_cron())
+
+    def test_balance_register_goes_with_the_readings_of_meters_keeping_the_balance(self):
+        """The remaining balance register goes to the ingestion (for billing to mirror and
+        reconcile) for the meters that keep their account's balance, and only for them."""
+        small = self._start_line("modbus_rtu", make_meters(self.clock, 2), SIMULATOR_MAP)
+        gateway = self._create_gateway("Test balances", small.port)
+        meter_side, platform = (
+            self._create_meter(
+                model=self.model_sim, comm_address=str(sim.unit), gateway_id=gateway.id
+            )
+            for sim in small.meters
+        )
+        self._create_account(meters=meter_side, billing_mode="prepaid_meter")
+        Reading = type(self.env["prepaid.reading"])
+        ingested = []
+        ingest = Reading._ingest
+
+        def capture(model, rows, source="gateway"):
+            rows = list(rows)
+            ingested.extend(rows)
+            return ingest(model, rows, source=source)
+
+        with patch.object(Reading, "_ingest", capture):
+            gateway._visit()
+        by_meter = {row["meter_id"]: row for row in ingested}
+        self.assertIn("remaining_amount", by_meter[meter_side.id])
+        self.assertNotIn("remaining_amount", by_meter[platform.id])
 
     def test_dead_gateway_goes_offline(self):
         gateway = self._create_gateway("Test unreachable", 1, offline_after=2)
