@@ -1,8 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .prepaid_apportion_pool import METHODS
-
 
 class PrepaidApportionShare(models.Model):
     """An account's share of a pool's month: the method, the pool and the account's basis
@@ -20,7 +18,7 @@ class PrepaidApportionShare(models.Model):
     )
     pool_id = fields.Many2one(related="run_id.pool_id", store=True, index=True)
     period_key = fields.Char(related="run_id.period_key", store=True, string="Month")
-    method = fields.Selection(METHODS, related="run_id.method")
+    method = fields.Selection(related="run_id.method")
     pool_amount = fields.Monetary(related="run_id.amount", string="Pool Amount")
     basis_total = fields.Float(related="run_id.basis_total", string="Basis of All")
     account_id = fields.Many2one(

@@ -3,8 +3,6 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .prepaid_fee_item import FEE_KINDS
-
 CHARGE_STATES = [
     ("flagged", "Flagged"),
     ("open", "To Bill"),
@@ -32,7 +30,7 @@ class PrepaidFeeCharge(models.Model):
     item_id = fields.Many2one(
         "prepaid.fee.item", string="Fee Item", required=True, readonly=True, ondelete="restrict"
     )
-    kind = fields.Selection(FEE_KINDS, related="item_id.kind", store=True)
+    kind = fields.Selection(related="item_id.kind", store=True)
     account_id = fields.Many2one(
         "prepaid.account", required=True, readonly=True, index=True, ondelete="restrict"
     )
