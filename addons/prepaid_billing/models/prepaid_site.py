@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 from .prepaid_alarm_rule import ALARM_LEVELS
 
@@ -24,3 +25,16 @@ class PrepaidSite(models.Model):
             site.account_balance = account.balance
             site.account_currency_id = account.currency_id
             site.account_alarm_level = account.alarm_level or False
+
+    def action_sell_credit(self):
+        """Sell credit for the room's current account: the counter screen, account filled in."""
+        self.ensure_one()
+        if self.account_id.state != "open":
+            raise UserError(
+                self.env._("Room %(room)s has no open account to top up.", room=self.name)
+            )
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prepaid_billing.prepaid_topup_counter_action"
+        )
+        action["context"] = {"default_account_id": self.account_id.id}
+        return action

@@ -43,6 +43,23 @@ class PrepaidTopupCommon(PrepaidStsCommon):
 
 @tagged("post_install", "-at_install")
 class TestTopup(PrepaidTopupCommon):
+    def test_sale_from_the_room_card(self):
+        """Room monitoring's card opens the counter screen for the room's open account."""
+        room = self.account.room_id.with_user(self.operator_user)
+        action = room.action_sell_credit()
+        self.assertEqual(action["res_model"], "prepaid.topup.counter")
+        counter = (
+            self.env["prepaid.topup.counter"]
+            .with_user(self.operator_user)
+            .with_context(action["context"])
+            .create({"amount": 30.0})
+        )
+        self.assertEqual(counter.account_id, room.account_id)
+        self.assertEqual(counter.account_id.room_id, self.account.room_id)
+        vacant = self._create_room("Test Room 109").with_user(self.operator_user)
+        with self.assertRaisesRegex(UserError, "has no open account"):
+            vacant.action_sell_credit()
+
     def test_counter_sale_on_a_platform_account(self):
         topup = self._sell(self.account, 100.0, payment_method="wechat", payment_reference="WX1")
         self.assertRecordValues(
