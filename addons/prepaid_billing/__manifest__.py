@@ -23,6 +23,8 @@
         "security/prepaid_meter_balance_security.xml",
         "security/prepaid_finance_security.xml",
         "security/prepaid_report_security.xml",
+        "security/prepaid_report_sales_security.xml",
+        "security/prepaid_report_usage_security.xml",
         "security/prepaid_bill_security.xml",
         # Data.
         "data/prepaid_sts_provider_data.xml",
@@ -50,6 +52,8 @@
         "views/prepaid_meter_balance_views.xml",
         "views/prepaid_finance_views.xml",
         "views/prepaid_report_views.xml",
+        "views/prepaid_report_sales_views.xml",
+        "views/prepaid_report_usage_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/prepaid_supply_override_views.xml",
         "views/prepaid_alarm_views.xml",

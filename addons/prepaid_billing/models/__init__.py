@@ -46,3 +46,5 @@ from . import prepaid_portal_topup
 from . import prepaid_portal_label
 from . import payment_transaction
 from . import prepaid_report_energy
+from . import prepaid_report_sales
+from . import prepaid_report_usage

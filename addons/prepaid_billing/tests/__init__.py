@@ -29,3 +29,5 @@ from . import test_apportion
 from . import test_bill
 from . import test_reports
 from . import test_report_composite
+from . import test_report_sales
+from . import test_report_usage

@@ -9,5 +9,7 @@ from . import prepaid_fee_run
 from . import prepaid_apportion_wizard
 from . import prepaid_prepayment_check
 from . import prepaid_finance_export
+from . import prepaid_report_sales_export
+from . import prepaid_report_usage_export
 from . import prepaid_bill_arrears_export
 from . import prepaid_report_composite

@@ -14,12 +14,51 @@ PERIOD_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 INCOME_CATEGORIES = ("topup", "refund", "reversal", "deduction")
 
 
+class PrepaidReportXlsxMixin(models.AbstractModel):
+    """What the spreadsheet exports of the reports share: the file offered for download and
+    the whole local days of a date range."""
+
+    _name = "prepaid.report.xlsx.mixin"
+    _description = "Spreadsheet Export of a Report"
+
+    file_data = fields.Binary(string="File", readonly=True, attachment=False)
+    file_name = fields.Char(readonly=True)
+
+    def _download_xlsx(self, content, file_name):
+        """Keep ``content`` on the wizard and return the action that downloads it."""
+        self.ensure_one()
+        self.write({"file_data": base64.b64encode(content), "file_name": file_name})
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self._name}/{self.id}/file_data/{self.file_name}?download=true",
+            "target": "self",
+        }
+
+    def _date_range_domain(self, field_name, date_from, date_to):
+        """``field_name`` (a UTC datetime) within the whole days from ``date_from`` to
+        ``date_to`` in the user's timezone."""
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+
+        def utc(day):
+            return (
+                tz.localize(datetime.combine(day, time.min))
+                .astimezone(pytz.utc)
+                .replace(tzinfo=None)
+            )
+
+        return [
+            (field_name, ">=", utc(date_from)),
+            (field_name, "<", utc(date_to + timedelta(days=1))),
+        ]
+
+
 class PrepaidFinanceExport(models.TransientModel):
     """Export the orders overview to a spreadsheet (XLSX): the orders of a date range, one per
     row with a total, and the income per period (day, month or year), utility and channel
     (payment method), with totals."""
 
     _name = "prepaid.finance.export"
+    _inherit = "prepaid.report.xlsx.mixin"
     _description = "Export the Orders Overview"
 
     date_from = fields.Date(
@@ -35,8 +74,6 @@ class PrepaidFinanceExport(models.TransientModel):
     site_id = fields.Many2one(
         "prepaid.site", string="Site", help="Only the accounts of this site (all when empty)."
     )
-    file_data = fields.Binary(string="File", readonly=True, attachment=False)
-    file_name = fields.Char(readonly=True)
 
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
@@ -47,37 +84,16 @@ class PrepaidFinanceExport(models.TransientModel):
 
     def action_export(self):
         self.ensure_one()
-        self.write(
-            {
-                "file_data": base64.b64encode(self._build_xlsx()),
-                "file_name": self.env._(
-                    "orders-%(start)s-%(end)s.xlsx", start=self.date_from, end=self.date_to
-                ),
-            }
+        return self._download_xlsx(
+            self._build_xlsx(),
+            self.env._("orders-%(start)s-%(end)s.xlsx", start=self.date_from, end=self.date_to),
         )
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/web/content/{self._name}/{self.id}/file_data/{self.file_name}?download=true",
-            "target": "self",
-        }
 
     # === BUSINESS METHODS === #
 
     def _get_domain(self):
         """The orders of the date range (whole days in the user's timezone) and site."""
-        tz = pytz.timezone(self.env.user.tz or "UTC")
-
-        def utc(day):
-            return (
-                tz.localize(datetime.combine(day, time.min))
-                .astimezone(pytz.utc)
-                .replace(tzinfo=None)
-            )
-
-        domain = [
-            ("date", ">=", utc(self.date_from)),
-            ("date", "<", utc(self.date_to + timedelta(days=1))),
-        ]
+        domain = self._date_range_domain("date", self.date_from, self.date_to)
         if self.site_id:
             domain.append(("room_id", "child_of", self.site_id.id))
         return domain
