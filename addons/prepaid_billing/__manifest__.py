@@ -72,6 +72,7 @@
         "report/prepaid_topup_templates.xml",
         "report/prepaid_debt_templates.xml",
         "report/prepaid_refund_receipt.xml",
+        "report/prepaid_composite_report.xml",
         "wizard/prepaid_sts_token_issue_views.xml",
         "wizard/prepaid_sts_token_decode_views.xml",
         "wizard/prepaid_sts_token_cancel_views.xml",

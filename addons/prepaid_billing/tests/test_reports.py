@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import unicodedata
 import unittest
+from datetime import date, datetime
 
 from odoo.tests import HttpCase, tagged
 
@@ -17,6 +18,7 @@ PRINTED_HERE = {
     "prepaid_billing.prepaid_refund_report": "test_refund_receipt_in_both_languages",
     "prepaid_billing.prepaid_account_topup_label_report": "test_labels_in_both_languages",
     "prepaid_billing.prepaid_site_topup_label_report": "test_labels_in_both_languages",
+    "prepaid_billing.prepaid_composite_report": "test_composite_report_in_both_languages",
 }
 
 
@@ -146,6 +148,69 @@ class TestPrintedReceipts(PrepaidRefundCommon, HttpCase):
             self.assertIn(self.account.name, english)
             chinese = self._pdf_text(report, records, lang="zh_CN")
             self.assertIn("扫码查询余额并充值水电", chinese)
+
+    def test_composite_report_in_both_languages(self):
+        """The monthly composite of a floor with two shops, printed from the wizard on A4
+        landscape: the shops' rows and the totals, headers in the language of the print."""
+        floor = self._create_site("Composite Floor", site_type="floor", parent=self.building)
+        shop_1 = self._create_open_account(room=self._create_room("Shop 101", floor=floor))
+        shop_2 = self._create_open_account(room=self._create_room("Shop 102", floor=floor))
+        shop_2.meter_ids.sudo().ct_ratio = 40
+        self.env["prepaid.reading"]._ingest(
+            [
+                (shop_1.meter_ids.id, datetime(2026, 2, 27, 4), 1000),
+                (shop_1.meter_ids.id, datetime(2026, 3, 30, 4), 1234.5),
+                (shop_2.meter_ids.id, datetime(2026, 2, 27, 4), 10),
+                (shop_2.meter_ids.id, datetime(2026, 3, 30, 4), 12.5),
+            ]
+        )
+        fee_item = self.env["prepaid.fee.item"].create(
+            {"name": "Printed Property Fee", "amount": 56.78, "date_from": "2026-01-01"}
+        )
+        self.env["prepaid.fee.charge"].sudo().create(
+            {
+                "item_id": fee_item.id,
+                "account_id": shop_1.id,
+                "period_key": "2026-03",
+                "period_start": "2026-03-01",
+                "period_end": "2026-03-31",
+                "amount": 56.78,
+            }
+        )
+        wizard = (
+            self.env["prepaid.report.composite"]
+            .with_user(self.operator_user)
+            .create({"month": date(2026, 3, 15), "site_id": floor.id})
+        )
+        action = wizard.action_print_pdf()
+        self.assertEqual(action["report_name"], "prepaid_billing.report_composite")
+        report = "prepaid_billing.prepaid_composite_report"
+        self.assertEqual(self._page_size_mm(report, wizard), (297, 210))
+        english = self._pdf_text(report, wizard, lang="en_US")
+        for expected in (
+            self.company.name,
+            "Composite Report 2026-03",
+            # The single-line headers (the others wrap in their narrow columns).
+            "Room Account Tenant Meter kWh Charges Fees Shares Payments",
+            "Shop 101",
+            "Shop 102",
+            shop_1.name,
+            shop_2.name,
+            # Shop 101: 234.5 kWh at CT 1; shop 102: 2.5 x 40 = 100 kWh.
+            "1,000.000 1,234.500 1 234.500",
+            "10.000 12.500 40 100.000",
+            "56.78",
+            # Month-over-month: 234.5 kWh against 1,000 in February; no March 2025.
+            "-76.6% n/a",
+            "Total 334.500 0.000 0.000 0.000 0.000 0.00 56.78",
+        ):
+            self.assertIn(expected, english)
+        chinese = self._pdf_text(report, wizard, lang="zh_CN")
+        for expected in ("综合报表 2026-03", "期初读数", "CT 变比", "期末余额", "同比", "合计"):
+            self.assertIn(expected, chinese)
+        self.assertIn("Shop 101", chinese)
+        self.assertIn("1,000.000 1,234.500 1 234.500", chinese)
+        self.assertNotIn("Charges", chinese)
 
     def test_every_printed_document_is_checked_here(self):
         """A new report of the suite needs its PDF test in this class."""

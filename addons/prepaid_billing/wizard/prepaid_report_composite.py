@@ -98,6 +98,11 @@ class PrepaidReportComposite(models.TransientModel):
             "target": "self",
         }
 
+    def action_print_pdf(self):
+        """The report as a PDF (A4 landscape), in the language of the user."""
+        self.ensure_one()
+        return self.env.ref("prepaid_billing.prepaid_composite_report").report_action(self)
+
     # === BUSINESS METHODS === #
 
     def _get_title(self):
@@ -336,16 +341,62 @@ class PrepaidReportComposite(models.TransientModel):
             _("Year-over-Year"),
         ]
 
+    def _get_row_names(self, rows):
+        """``{account_id: [room, account, tenant, meter]}`` of ``rows``, each name read once
+        for all the rows (prefetch), not one query per row."""
+        accounts = self.env["prepaid.account"].browse([row.account_id for row in rows])
+        meters = self.env["prepaid.meter"].browse([row.meter_id for row in rows if row.meter_id])
+        meters.mapped("display_name")
+        accounts.mapped("room_id.complete_name")
+        accounts.mapped("partner_id.display_name")
+        names = {}
+        for row in rows:
+            account = accounts.browse(row.account_id)
+            meter = meters.browse(row.meter_id) if row.meter_id else meters.browse()
+            names[row.account_id] = [
+                account.room_id.complete_name or "",
+                account.display_name,
+                account.partner_id.display_name or "",
+                meter.display_name or "",
+            ]
+        return names
+
+    def _get_pdf_values(self):
+        """What the printed report shows: its translated title and headers, one list of
+        texts per account (names, then the numbers formatted like the spreadsheet's) and the
+        totals row. The numbers are formatted from ``Decimal``, so the printed totals are the
+        ledger's to the cent."""
+        self.ensure_one()
+        rows, total = self._compute_rows()
+        names = self._get_row_names(rows)
+        money_columns = {"charges", "fees", "shares", "payments", "closing_balance"}
+
+        def numbers(row, is_total):
+            texts = []
+            for name in NUMBER_COLUMNS:
+                value = getattr(row, name)
+                if value is None or (is_total and name in ("opening", "closing", "multiplier")):
+                    texts.append("")
+                elif name == "multiplier":
+                    texts.append(f"{value:,.2f}".rstrip("0").rstrip("."))
+                else:
+                    texts.append(f"{value:,.2f}" if name in money_columns else f"{value:,.3f}")
+            return [*texts, row.change_month, row.change_year]
+
+        return {
+            "title": self._get_title(),
+            "headers": self._get_headers(),
+            "total_label": self.env._("Total"),
+            "lines": [names[row.account_id] + numbers(row, False) for row in rows],
+            "total": numbers(total, True),
+            "name_columns": 4,
+        }
+
     def _build_xlsx(self):
         """One sheet: a title, the headers, one row per account and a totals row (values,
         not formulas: a reader that does not compute formulas sees them too)."""
         rows, total = self._compute_rows()
-        accounts = self.env["prepaid.account"].browse([row.account_id for row in rows])
-        meters = self.env["prepaid.meter"].browse([row.meter_id for row in rows if row.meter_id])
-        # Names in one read each (prefetch), not one query per row.
-        meters.mapped("display_name")
-        accounts.mapped("room_id.complete_name")
-        accounts.mapped("partner_id.display_name")
+        names = self._get_row_names(rows)
         buffer = io.BytesIO()
         workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
         bold = workbook.add_format({"bold": True})
@@ -373,18 +424,7 @@ class PrepaidReportComposite(models.TransientModel):
 
         line = 3
         for row in rows:
-            account = accounts.browse(row.account_id)
-            meter = meters.browse(row.meter_id) if row.meter_id else meters.browse()
-            sheet.write_row(
-                line,
-                0,
-                [
-                    account.room_id.complete_name or "",
-                    account.display_name,
-                    account.partner_id.display_name or "",
-                    meter.display_name or "",
-                ],
-            )
+            sheet.write_row(line, 0, names[row.account_id])
             write_numbers(line, row, False)
             line += 1
         sheet.write(line, 0, self.env._("Total"), bold)
