@@ -47,7 +47,6 @@ class PrepaidSalesCommon(PrepaidRefundCommon):
 
     def setUp(self):
         super().setUp()
-        self.env.company.prepaid_refund_manager_limit = 1000.0
         self.sale_x1 = self._at(local(2026, 3, 1, 9), lambda: self._sell(self.shop_x, 100.10))
         self.sale_x2 = self._at(
             local(2026, 3, 2, 23, 30),  # still March 2nd in Shanghai, the 2nd in UTC too
