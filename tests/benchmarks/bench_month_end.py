@@ -29,6 +29,7 @@ Wall-clock figures depend on what else runs on the machine.
 # pylint: disable=invalid-commit
 import argparse
 import os
+import sys
 import time
 from datetime import date, datetime, timedelta
 
@@ -305,6 +306,20 @@ def main():
             rows,
             elapsed,
         )
+    failures = [
+        text
+        for text, failed in (
+            ("a rerun charged again", rerun["charges"] != first["charges"]),
+            ("a rerun shared again", rerun["runs"] != first["runs"]),
+            ("flagged charges or pools", first["flagged"] or first["flagged_runs"]),
+            ("shares not adding up to their pool", figures["drifting_pools"]),
+            ("balances differing from their ledger", figures["mismatches"]),
+            ("rows missing from the export", rows != args.accounts),
+        )
+        if failed
+    ]
+    if failures:
+        sys.exit("FAILED: " + ", ".join(failures))
 
 
 if __name__ == "__main__":
