@@ -90,6 +90,7 @@
         "demo/prepaid_topup_demo.xml",
         "demo/prepaid_alarm_demo.xml",
         "demo/prepaid_fee_demo.xml",
+        "demo/prepaid_bill_demo.xml",
         "demo/prepaid_portal_demo.xml",
         "demo/prepaid_refund_demo.xml",
     ],

@@ -403,8 +403,11 @@ class TestBill(PrepaidBillCommon):
         self.assertEqual(first[8], 10)
         total_row = rows[-1]
         self.assertEqual(total_row[0], "Total")
-        all_bills = self.env["prepaid.bill"].search(
-            [("payment_state", "in", ("not_paid", "partial")), ("amount_residual", ">", 0)]
+        # The unpaid bills the operator sees (the accounts of their sites; not the demo's).
+        all_bills = (
+            self.env["prepaid.bill"]
+            .with_user(self.operator_user)
+            .search([("payment_state", "in", ("not_paid", "partial")), ("amount_residual", ">", 0)])
         )
         self.assertAlmostEqual(total_row[7], sum(all_bills.mapped("amount_residual")), places=2)
         self.assertAlmostEqual(total_row[7], sum(row[7] for row in rows[:-1]), places=2)
@@ -466,6 +469,15 @@ class TestBillAccess(PrepaidAccessTestMixin, PrepaidBillCommon, HttpCase):
             fields=["amount_residual", "days_overdue"],
         )
         self.assertEqual(bills[0]["amount_residual"], run.bill_ids.amount_residual)
+        # An operator of other sites sees neither the tenant's account nor its bills.
+        stranger = new_test_user(
+            self.env,
+            login="bill_other_operator",
+            groups="base.group_user,prepaid_meter.prepaid_meter_group_operator",
+        )
+        self.assertFalse(
+            self.rpc(stranger, "prepaid.bill", "search", [("id", "in", run.bill_ids.ids)])
+        )
 
     def test_the_tenant_sees_the_bill_on_the_portal(self):
         run = self.new_run()
