@@ -52,24 +52,20 @@ class PrepaidReportXlsxMixin(models.AbstractModel):
         ]
 
 
-class PrepaidFinanceExport(models.TransientModel):
-    """Export the orders overview to a spreadsheet (XLSX): the orders of a date range, one per
-    row with a total, and the income per period (day, month or year), utility and channel
-    (payment method), with totals."""
+class PrepaidReportPeriodExport(models.AbstractModel):
+    """An export of the orders of a date range, per day, month or year, optionally for one
+    site (its rooms and below): what the orders and the sales exports share."""
 
-    _name = "prepaid.finance.export"
+    _name = "prepaid.report.period.export"
     _inherit = "prepaid.report.xlsx.mixin"
-    _description = "Export the Orders Overview"
+    _description = "Spreadsheet Export of a Period"
 
     date_from = fields.Date(
         required=True, default=lambda self: fields.Date.context_today(self).replace(day=1)
     )
     date_to = fields.Date(required=True, default=fields.Date.context_today)
     period = fields.Selection(
-        [("day", "Day"), ("month", "Month"), ("year", "Year")],
-        string="Income per",
-        required=True,
-        default="day",
+        [("day", "Day"), ("month", "Month"), ("year", "Year")], required=True, default="day"
     )
     site_id = fields.Many2one(
         "prepaid.site", string="Site", help="Only the accounts of this site (all when empty)."
@@ -79,6 +75,25 @@ class PrepaidFinanceExport(models.TransientModel):
     def _check_dates(self):
         if any(export.date_to < export.date_from for export in self):
             raise UserError(self.env._("The end date is before the start date."))
+
+    def _get_domain(self):
+        """The orders of the date range (whole days in the user's timezone) and site."""
+        domain = self._date_range_domain("date", self.date_from, self.date_to)
+        if self.site_id:
+            domain.append(("room_id", "child_of", self.site_id.id))
+        return domain
+
+
+class PrepaidFinanceExport(models.TransientModel):
+    """Export the orders overview to a spreadsheet (XLSX): the orders of a date range, one per
+    row with a total, and the income per period (day, month or year), utility and channel
+    (payment method), with totals."""
+
+    _name = "prepaid.finance.export"
+    _inherit = "prepaid.report.period.export"
+    _description = "Export the Orders Overview"
+
+    period = fields.Selection(string="Income per")
 
     # === ACTIONS === #
 
@@ -90,13 +105,6 @@ class PrepaidFinanceExport(models.TransientModel):
         )
 
     # === BUSINESS METHODS === #
-
-    def _get_domain(self):
-        """The orders of the date range (whole days in the user's timezone) and site."""
-        domain = self._date_range_domain("date", self.date_from, self.date_to)
-        if self.site_id:
-            domain.append(("room_id", "child_of", self.site_id.id))
-        return domain
 
     def _get_income(self):
         """``{(period, utility, channel): {category: amount}}`` summed in SQL."""

@@ -2,10 +2,9 @@ import io
 
 import xlsxwriter
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import fields, models
 
-PERIOD_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+from .prepaid_finance_export import PERIOD_FORMATS
 
 
 class PrepaidReportSalesExport(models.TransientModel):
@@ -15,27 +14,10 @@ class PrepaidReportSalesExport(models.TransientModel):
     sites."""
 
     _name = "prepaid.report.sales.export"
-    _inherit = "prepaid.report.xlsx.mixin"
+    _inherit = "prepaid.report.period.export"
     _description = "Export the Sales Report"
 
-    date_from = fields.Date(
-        required=True, default=lambda self: fields.Date.context_today(self).replace(day=1)
-    )
-    date_to = fields.Date(required=True, default=fields.Date.context_today)
-    period = fields.Selection(
-        [("day", "Day"), ("month", "Month"), ("year", "Year")],
-        string="Sales per",
-        required=True,
-        default="day",
-    )
-    site_id = fields.Many2one(
-        "prepaid.site", string="Site", help="Only the accounts of this site (all when empty)."
-    )
-
-    @api.constrains("date_from", "date_to")
-    def _check_dates(self):
-        if any(export.date_to < export.date_from for export in self):
-            raise UserError(self.env._("The end date is before the start date."))
+    period = fields.Selection(string="Sales per")
 
     def action_export(self):
         self.ensure_one()
@@ -43,12 +25,6 @@ class PrepaidReportSalesExport(models.TransientModel):
             self._build_xlsx(),
             self.env._("sales-%(start)s-%(end)s.xlsx", start=self.date_from, end=self.date_to),
         )
-
-    def _get_domain(self):
-        domain = self._date_range_domain("date", self.date_from, self.date_to)
-        if self.site_id:
-            domain.append(("room_id", "child_of", self.site_id.id))
-        return domain
 
     def _get_rows(self):
         """``[(period, channel, operator, top-ups count, top-ups, returned, net)]`` summed in
