@@ -35,12 +35,16 @@ class TestPrintedReceipts(PrepaidRefundCommon, HttpCase):
         cls.company = cls.env.company
         cls.company.write({"street": "88 Century Avenue", "city": "Shanghai", "phone": "021-555"})
 
-    def _pdf_text(self, report_xmlid, records, **context):
-        """Render ``records`` to a real PDF (wkhtmltopdf, not the HTML of test mode) and
-        return its text."""
+    def _pdf(self, report_xmlid, records, **context):
+        """Render ``records`` to a real PDF (wkhtmltopdf, not the HTML of test mode)."""
         report = self.env["ir.actions.report"].with_context(force_report_rendering=True, **context)
         pdf, kind = report._render_qweb_pdf(report_xmlid, records.ids)
         self.assertEqual(kind, "pdf")
+        return pdf
+
+    def _pdf_text(self, report_xmlid, records, **context):
+        """The text of the PDF of ``records``."""
+        pdf = self._pdf(report_xmlid, records, **context)
         result = subprocess.run(
             ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
         )
@@ -49,8 +53,7 @@ class TestPrintedReceipts(PrepaidRefundCommon, HttpCase):
         return " ".join(unicodedata.normalize("NFKC", result.stdout.decode()).split())
 
     def _page_size_mm(self, report_xmlid, records):
-        report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
-        pdf, _kind = report._render_qweb_pdf(report_xmlid, records.ids)
+        pdf = self._pdf(report_xmlid, records)
         info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
         size = next(
             line for line in info.stdout.decode().splitlines() if line.startswith("Page size")

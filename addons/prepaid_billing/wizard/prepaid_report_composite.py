@@ -10,31 +10,16 @@ from dateutil.relativedelta import relativedelta
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..tools.composite import MeterRegisters, composite_rows, totals_row
+from ..tools.composite import SUMMED, MeterRegisters, composite_rows, totals_row
 
 UTILITIES = [("electricity", "Electricity"), ("water", "Water")]
 # Ledger kinds of the report's columns (fees and shares come from their own records, whether
 # taken from the wallet or billed).
 CHARGE_KINDS = ("consumption", "trueup")
 PAYMENT_KINDS = ("topup", "refund", "reversal")
-# The numeric columns of a line, in the order of the spreadsheet.
-NUMBER_COLUMNS = (
-    "opening",
-    "closing",
-    "multiplier",
-    "kwh",
-    "kwh_t1",
-    "kwh_t2",
-    "kwh_t3",
-    "kwh_t4",
-    "charges",
-    "fees",
-    "shares",
-    "payments",
-    "closing_balance",
-    "kwh_previous_month",
-    "kwh_previous_year",
-)
+# The numeric columns of a line, in the order of the spreadsheet: the registers and the ratio,
+# then the columns that add up.
+NUMBER_COLUMNS = ("opening", "closing", "multiplier", *SUMMED)
 
 
 def _decimal(value):
